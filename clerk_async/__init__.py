@@ -1,0 +1,75 @@
+"""clerk_async: an asyncio-first SDK for Clerk's Backend API.
+
+``import clerk_async`` is cheap: the client, aiohttp and the models load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import API_VERSION, DEFAULT_SERVER_URL, AsyncClerk
+    from ._errors import (
+        AuthenticationError,
+        BadRequestError,
+        ClerkAPIError,
+        ClerkClosedError,
+        ClerkConfigurationError,
+        ClerkConnectionError,
+        ClerkDecodeError,
+        ClerkError,
+        ClerkTimeoutError,
+        ConflictError,
+        ErrorDetail,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+        UnprocessableEntityError,
+    )
+    from ._retry import RetryConfig
+    from ._transport import FileInput, Timeout
+
+# Public name -> the private module that defines it, imported on first access.
+_EXPORTS = {
+    "API_VERSION": "_client",
+    "DEFAULT_SERVER_URL": "_client",
+    "AsyncClerk": "_client",
+    "AuthenticationError": "_errors",
+    "BadRequestError": "_errors",
+    "ClerkAPIError": "_errors",
+    "ClerkClosedError": "_errors",
+    "ClerkConfigurationError": "_errors",
+    "ClerkConnectionError": "_errors",
+    "ClerkDecodeError": "_errors",
+    "ClerkError": "_errors",
+    "ClerkTimeoutError": "_errors",
+    "ConflictError": "_errors",
+    "ErrorDetail": "_errors",
+    "NotFoundError": "_errors",
+    "PermissionDeniedError": "_errors",
+    "RateLimitError": "_errors",
+    "ServerError": "_errors",
+    "UnprocessableEntityError": "_errors",
+    "RetryConfig": "_retry",
+    "FileInput": "_transport",
+    "Timeout": "_transport",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clerk_async' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,244 @@
+"""The exception hierarchy.
+
+Every failure the SDK can report is a :class:`ClerkError`. HTTP answers outside 2xx become a
+:class:`ClerkAPIError` subclass chosen by status; transport failures become
+:class:`ClerkConnectionError` or :class:`ClerkTimeoutError` with the aiohttp exception as
+``__cause__``; a 2xx body that does not match the declared model is a :class:`ClerkDecodeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ClerkAPIError",
+    "ClerkClosedError",
+    "ClerkConfigurationError",
+    "ClerkConnectionError",
+    "ClerkDecodeError",
+    "ClerkError",
+    "ClerkTimeoutError",
+    "ConflictError",
+    "ErrorDetail",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "UnprocessableEntityError",
+]
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True):
+    """One entry of the ``errors`` list Clerk sends with a failed request."""
+
+    code: str = ""
+    message: str = ""
+    long_message: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    errors: list[ErrorDetail] = msgspec.field(default_factory=list)
+    clerk_trace_id: str | None = None
+
+
+_decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
+
+
+class ClerkError(Exception):
+    """Base class of every exception raised by clerk_async."""
+
+
+class ClerkConfigurationError(ClerkError):
+    """The client is missing something it needs, such as a secret key."""
+
+
+class ClerkClosedError(ClerkError):
+    """The client was used after ``aclose()`` or outside of its ``async with`` block."""
+
+
+class ClerkConnectionError(ClerkError):
+    """The request could not be sent, or the connection dropped before a full answer came."""
+
+    def __init__(self, message: str, *, operation: str = "", attempts: int = 1) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.attempts = attempts
+
+
+class ClerkTimeoutError(ClerkConnectionError):
+    """An attempt took longer than its timeout, or the retry budget ran out."""
+
+
+class ClerkDecodeError(ClerkError):
+    """A 2xx answer whose body does not match the model the operation declares.
+
+    ``body`` holds the raw bytes so nothing is lost; ``operation`` names the call.
+    """
+
+    def __init__(self, message: str, *, operation: str, body: bytes, status: int) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.body = body
+        self.status = status
+
+
+class ClerkAPIError(ClerkError):
+    """Clerk answered with a status outside 2xx.
+
+    Attributes:
+        status: the HTTP status code.
+        errors: the parsed ``errors`` list of Clerk's error body (empty when the body was not
+            Clerk's JSON, such as an HTML page from a proxy).
+        clerk_trace_id: Clerk's trace id, to quote when asking Clerk's support.
+        headers: the response headers.
+        body: the raw response body.
+        operation: the operation, as ``resource.method``.
+        attempts: how many attempts were made before giving up.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        errors: list[ErrorDetail],
+        clerk_trace_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        operation: str = "",
+        attempts: int = 1,
+    ) -> None:
+        self.status = status
+        self.errors = errors
+        self.clerk_trace_id = clerk_trace_id
+        self.headers = headers
+        self.body = body
+        self.operation = operation
+        self.attempts = attempts
+        super().__init__(self._summary())
+
+    @property
+    def code(self) -> str | None:
+        """The first error's code, such as ``resource_not_found``."""
+        return self.errors[0].code if self.errors else None
+
+    def _summary(self) -> str:
+        parts = [f"HTTP {self.status}"]
+        if self.operation:
+            parts.insert(0, self.operation)
+        if self.errors:
+            first = self.errors[0]
+            detail = first.long_message or first.message
+            parts.append(f"{first.code}: {detail}" if first.code else detail)
+        elif self.body:
+            parts.append(_snippet(self.body))
+        if self.clerk_trace_id:
+            parts.append(f"trace id {self.clerk_trace_id}")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
+        return " - ".join(parts)
+
+    def __str__(self) -> str:
+        return self._summary()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.__dict__))
+
+
+def _rebuild(cls: type[ClerkAPIError], state: dict[str, Any]) -> ClerkAPIError:
+    return cls(**state)
+
+
+def _snippet(body: bytes, limit: int = 120) -> str:
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class BadRequestError(ClerkAPIError):
+    """400: the request was malformed or a parameter is invalid."""
+
+
+class AuthenticationError(ClerkAPIError):
+    """401: the secret key is missing, malformed or revoked."""
+
+
+class PermissionDeniedError(ClerkAPIError):
+    """403: the key may not perform this operation."""
+
+
+class NotFoundError(ClerkAPIError):
+    """404: the resource does not exist."""
+
+
+class ConflictError(ClerkAPIError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(ClerkAPIError):
+    """422: the request was well formed but Clerk refused its content."""
+
+
+class RateLimitError(ClerkAPIError):
+    """429: the application exceeded its rate limit.
+
+    ``retry_after`` is the wait Clerk asked for, in seconds, or None if it gave none.
+    """
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+    def _summary(self) -> str:
+        summary = super()._summary()
+        if self.retry_after is not None:
+            summary += f" - retry after {self.retry_after:g}s"
+        return summary
+
+
+class ServerError(ClerkAPIError):
+    """5xx: Clerk, or a proxy in front of it, failed to answer."""
+
+
+_BY_STATUS: dict[int, type[ClerkAPIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def api_error(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    operation: str,
+    attempts: int,
+    retry_after: float | None,
+) -> ClerkAPIError:
+    """Build the exception for a non-2xx answer; any body is accepted."""
+    try:
+        parsed = _decode_error_body(body)
+    except msgspec.MsgspecError:
+        parsed = _ErrorBody()
+    fields: dict[str, Any] = {
+        "status": status,
+        "errors": parsed.errors,
+        "clerk_trace_id": parsed.clerk_trace_id or headers.get("x-clerk-trace-id"),
+        "headers": headers,
+        "body": body,
+        "operation": operation,
+        "attempts": attempts,
+    }
+    if status == 429:
+        return RateLimitError(retry_after=retry_after, **fields)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ClerkAPIError)
+    return cls(**fields)

@@ -1,0 +1,504 @@
+"""The one request path: build → send → retry → decode → raise.
+
+Every operation is an :class:`Operation` (plain data written by the generator). A resource
+method hands its operation and the caller's arguments to :func:`request`, which alone builds the
+URL and body, takes a concurrency slot, sends on the shared session, applies the retry policy,
+decodes a 2xx body into the declared type and turns everything else into our exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import os
+import re
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import IO, TYPE_CHECKING, Any, Literal, Union
+from urllib.parse import quote
+
+import msgspec
+
+from ._errors import (
+    ClerkClosedError,
+    ClerkConfigurationError,
+    ClerkConnectionError,
+    ClerkDecodeError,
+    ClerkError,
+    ClerkTimeoutError,
+    api_error,
+)
+from ._retry import NO_RETRY, RetryConfig, retry_after_seconds
+
+if TYPE_CHECKING:
+    import aiohttp
+    import anyio
+
+__all__ = ["FileInput", "Operation", "Timeout"]
+
+logger = logging.getLogger("clerk_async")
+
+FileInput = Union[bytes, bytearray, IO[bytes], "os.PathLike[str]", str, tuple[str, bytes, str]]
+"""What a multipart file field accepts: bytes, a binary file object, a path, or
+``(filename, content, content_type)``."""
+
+_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Limits for one attempt, in seconds; ``None`` means no limit.
+
+    Attributes:
+        total: the whole attempt, from taking a connection to reading the last byte.
+        connect: opening a connection (or waiting for a free one in the pool).
+    """
+
+    total: float | None = 60.0
+    connect: float | None = 10.0
+
+    @classmethod
+    def coerce(cls, value: float | Timeout) -> Timeout:
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise TypeError(f"timeout must be a positive number of seconds or a Timeout, not {value!r}")
+        return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Everything the transport needs to know about one Backend API operation.
+
+    Attributes:
+        name: ``resource.method``, used in errors and logs.
+        method: the HTTP method.
+        path: the path template, with ``{name}`` placeholders in path-parameter order.
+        response: the type a 2xx body decodes into; ``None`` when the body is ignored.
+        body: ``"json"``, ``"multipart"`` or ``None`` for no body.
+        empty_body: send ``{}`` when no body field is given (the body is required).
+        authenticated: whether the call needs the secret key.
+        deprecated: emit a ``DeprecationWarning`` on every call.
+    """
+
+    name: str
+    method: str
+    path: str
+    response: Any = None
+    body: Literal["json", "multipart"] | None = None
+    empty_body: bool = False
+    authenticated: bool = True
+    deprecated: bool = False
+    path_params: tuple[str, ...] = field(init=False, repr=False)
+    _path_format: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
+        object.__setattr__(self, "_path_format", _PLACEHOLDER.sub("{}", self.path))
+
+    def format_path(self, values: Sequence[object]) -> str:
+        escaped = []
+        for name, value in zip(self.path_params, values):
+            if not isinstance(value, str):
+                raise TypeError(f"{self.name}: {name} must be a str, not {type(value).__name__}")
+            if not value:
+                raise ValueError(f"{self.name}: {name} must not be empty")
+            escaped.append(quote(value, safe=""))
+        return self._path_format.format(*escaped)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings one client (or one ``with_options`` copy) sends requests with."""
+
+    server_url: str
+    bearer_auth: str | None
+    api_version: str
+    timeout: Timeout
+    retry: RetryConfig
+    headers: Mapping[str, str]
+
+
+class Pool:
+    """The aiohttp session and concurrency limit shared by a client and all its copies.
+
+    The session is created on first use inside the running event loop, so a client can be
+    built anywhere; one passed in by the caller is used as is and never closed here.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        max_connections: int,
+        max_concurrency: int | None,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._max_concurrency = max_concurrency
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+
+    def session(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise ClerkClosedError(
+                "this AsyncClerk is closed; create a new client, or keep using it inside its"
+                " `async with` block"
+            )
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ClerkError(
+                "this AsyncClerk was first used in another event loop; create one client per loop"
+            )
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                auto_decompress=True,
+            )
+        return self._session
+
+    def limiter(self) -> anyio.CapacityLimiter | None:
+        if self._max_concurrency is not None and self._limiter is None:
+            import anyio
+
+            self._limiter = anyio.CapacityLimiter(self._max_concurrency)
+        return self._limiter
+
+    async def close(self) -> None:
+        self.closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+
+@lru_cache(maxsize=None)
+def _decoder(response_type: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(response_type)
+
+
+_json_encode = msgspec.json.Encoder().encode
+
+
+class _AttemptFailed(Exception):
+    """A transport failure, and whether it happened before the request could reach Clerk."""
+
+    def __init__(self, error: ClerkConnectionError, *, before_send: bool) -> None:
+        self.error = error
+        self.before_send = before_send
+
+
+async def request(
+    pool: Pool,
+    config: Config,
+    op: Operation,
+    path_args: Sequence[object] = (),
+    query: Mapping[str, object] | None = None,
+    body: object = msgspec.UNSET,
+    *,
+    timeout: float | Timeout | None = None,
+    retries: RetryConfig | Literal[False] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> Any:
+    """Send one operation and return its decoded answer; see the module docstring."""
+    if op.deprecated:
+        warnings.warn(
+            f"{op.name} is deprecated by Clerk and may be removed; see its docstring",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    url = config.server_url + op.format_path(path_args)
+    params = _query_pairs(query) if query else None
+    headers = _headers(config, op, extra_headers)
+    payload = await _payload(op, body, headers)
+    attempt_timeout = Timeout.coerce(timeout) if timeout is not None else config.timeout
+    policy = config.retry if retries is None else (retries or NO_RETRY)
+    session = pool.session()
+
+    started = time.monotonic()
+    deadline = started + policy.total_timeout if policy.total_timeout is not None else None
+    waits = policy.waits()
+    attempt = 0
+    while True:
+        attempt += 1
+        retry_after: float | None = None
+        try:
+            status, response_headers, data = await _attempt(
+                session, pool.limiter(), op, url, params, headers, payload, attempt_timeout, deadline
+            )
+        except _AttemptFailed as failed:
+            error: ClerkError = failed.error
+            failed.error.attempts = attempt
+            retryable = failed.before_send or policy.allows_unsafe(op.method)
+            outcome = type(failed.error).__name__
+        else:
+            if 200 <= status < 300:
+                _log_attempt(op, url, attempt, str(status), None)
+                return _decode(op, status, data)
+            retry_after = retry_after_seconds(response_headers)
+            error = api_error(
+                status,
+                response_headers,
+                data,
+                operation=op.name,
+                attempts=attempt,
+                retry_after=retry_after,
+            )
+            retryable = policy.should_retry_status(status, op.method)
+            outcome = str(status)
+
+        if not retryable or attempt > policy.max_retries:
+            _log_attempt(op, url, attempt, outcome, None)
+            raise error
+        delay = (
+            min(retry_after, policy.max_delay)
+            if retry_after is not None
+            else policy.jittered(next(waits))
+        )
+        if deadline is not None and time.monotonic() + delay > deadline:
+            _log_attempt(op, url, attempt, outcome + ", retry budget exhausted", None)
+            raise error
+        _log_attempt(op, url, attempt, outcome, delay)
+        await asyncio.sleep(delay)
+
+
+async def _attempt(
+    session: aiohttp.ClientSession,
+    limiter: anyio.CapacityLimiter | None,
+    op: Operation,
+    url: str,
+    params: list[tuple[str, str]] | None,
+    headers: dict[str, str],
+    payload: bytes | list[_Part] | None,
+    timeout: Timeout,
+    deadline: float | None,
+) -> tuple[int, Mapping[str, str], bytes]:
+    import aiohttp
+
+    total = timeout.total
+    if deadline is not None:
+        remaining = max(deadline - time.monotonic(), 0.001)
+        total = remaining if total is None else min(total, remaining)
+    client_timeout = aiohttp.ClientTimeout(total=total, connect=timeout.connect)
+    data = _form(payload) if isinstance(payload, list) else payload
+    try:
+        if limiter is None:
+            return await _send(session, op, url, params, headers, data, client_timeout)
+        async with limiter:
+            return await _send(session, op, url, params, headers, data, client_timeout)
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise _AttemptFailed(
+            _chain(ClerkTimeoutError(
+                f"{op.name}: timed out connecting to {_origin(url)} after {timeout.connect}s;"
+                " raise `timeout=` or check the network",
+                operation=op.name,
+            ), exc),
+            before_send=True,
+        ) from None
+    except aiohttp.ClientConnectorError as exc:
+        raise _AttemptFailed(
+            _chain(ClerkConnectionError(
+                f"{op.name}: could not connect to {_origin(url)}: {exc.os_error or exc}",
+                operation=op.name,
+            ), exc),
+            before_send=True,
+        ) from None
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise _AttemptFailed(
+            _chain(ClerkTimeoutError(
+                f"{op.name}: no complete answer within {total:g}s; raise `timeout=` if the call"
+                " is expected to be slow",
+                operation=op.name,
+            ), exc),
+            before_send=False,
+        ) from None
+    except aiohttp.ClientError as exc:
+        raise _AttemptFailed(
+            _chain(ClerkConnectionError(
+                f"{op.name}: the connection failed before a complete answer came:"
+                f" {type(exc).__name__}: {exc}",
+                operation=op.name,
+            ), exc),
+            before_send=False,
+        ) from None
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    op: Operation,
+    url: str,
+    params: list[tuple[str, str]] | None,
+    headers: dict[str, str],
+    data: Any,
+    timeout: aiohttp.ClientTimeout,
+) -> tuple[int, Mapping[str, str], bytes]:
+    async with session.request(
+        op.method, url, params=params, data=data, headers=headers, timeout=timeout,
+        allow_redirects=False,
+    ) as response:
+        return response.status, response.headers, await response.read()
+
+
+def _chain(error: ClerkConnectionError, cause: BaseException) -> ClerkConnectionError:
+    error.__cause__ = cause
+    return error
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _decode(op: Operation, status: int, data: bytes) -> Any:
+    if op.response is None:
+        return None
+    try:
+        return _decoder(op.response).decode(data)
+    except msgspec.MsgspecError as exc:
+        raise ClerkDecodeError(
+            f"{op.name}: HTTP {status} answer does not match the expected model: {exc}",
+            operation=op.name,
+            body=data,
+            status=status,
+        ) from exc
+
+
+def _headers(config: Config, op: Operation, extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = dict(config.headers)
+    if op.authenticated:
+        if not config.bearer_auth:
+            raise ClerkConfigurationError(
+                f"{op.name} needs a Clerk secret key: pass AsyncClerk(bearer_auth='sk_...')"
+                " or set the CLERK_SECRET_KEY environment variable"
+            )
+        headers["Authorization"] = "Bearer " + config.bearer_auth
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def _query_pairs(query: Mapping[str, object]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.items():
+        if value is msgspec.UNSET or value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            pairs.extend((name, _query_value(item)) for item in value)
+        else:
+            pairs.append((name, _query_value(value)))
+    return pairs
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def _payload(op: Operation, body: object, headers: dict[str, str]) -> bytes | list[_Part] | None:
+    if op.body is None:
+        return None
+    if isinstance(body, dict):
+        body = {name: value for name, value in body.items() if value is not msgspec.UNSET}
+        if not body and not op.empty_body:
+            return None
+    elif body is msgspec.UNSET:
+        return None
+    if op.body == "multipart":
+        assert isinstance(body, dict)
+        return [await _Part.read(op, name, value) for name, value in body.items()]
+    headers["Content-Type"] = "application/json"
+    try:
+        return _json_encode(body)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise TypeError(f"{op.name}: the request body cannot be encoded as JSON: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One multipart field, read into memory so that a retry can send it again."""
+
+    name: str
+    value: bytes | str
+    filename: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    async def read(cls, op: Operation, name: str, value: object) -> _Part:
+        if isinstance(value, tuple):
+            filename, content, content_type = value
+            return cls(name, bytes(content), filename, content_type)
+        if isinstance(value, (bytes, bytearray)):
+            content = bytes(value)
+            filename = name
+        elif isinstance(value, (str, os.PathLike)):
+            path = os.fspath(value)
+            try:
+                content = await asyncio.to_thread(_read_file, path)
+            except OSError as exc:
+                raise ClerkError(f"{op.name}: cannot read {name} from {path!r}: {exc}") from exc
+            filename = os.path.basename(path)
+        elif hasattr(value, "read"):
+            content = value.read()
+            if not isinstance(content, bytes):
+                raise TypeError(f"{op.name}: {name} must be opened in binary mode ('rb')")
+            filename = os.path.basename(str(getattr(value, "name", name)))
+        else:
+            return cls(name, _query_value(value))
+        content_type = _sniff(content) or mimetypes.guess_type(filename)[0]
+        if content_type and "." not in filename:
+            filename += mimetypes.guess_extension(content_type) or ""
+        return cls(name, content, filename, content_type or "application/octet-stream")
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _sniff(content: bytes) -> str | None:
+    for magic, content_type in _SIGNATURES:
+        if content.startswith(magic):
+            return content_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _form(parts: list[_Part]) -> aiohttp.FormData:
+    import aiohttp
+
+    form = aiohttp.FormData()
+    for part in parts:
+        form.add_field(part.name, part.value, filename=part.filename, content_type=part.content_type)
+    return form
+
+
+def _log_attempt(op: Operation, url: str, attempt: int, outcome: str, delay: float | None) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    path = url.split("://", 1)[-1].partition("/")[2]
+    if delay is None:
+        logger.debug("%s %s /%s attempt %d: %s", op.name, op.method, path, attempt, outcome)
+    else:
+        logger.debug(
+            "%s %s /%s attempt %d: %s, retrying in %.3fs",
+            op.name, op.method, path, attempt, outcome, delay,
+        )

@@ -1,0 +1,5 @@
+"""Placeholder until the generator writes this module."""
+
+
+class Resources:
+    pass
