@@ -7,7 +7,7 @@ import os
 import platform
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import msgspec
 
@@ -26,6 +26,9 @@ __all__ = ["API_VERSION", "DEFAULT_SERVER_URL", "AsyncClerk"]
 
 DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
 API_VERSION = "2026-05-12"
+T = TypeVar("T")
+_DEFAULT_TIMEOUT = Timeout()
+_DEFAULT_RETRY = RetryConfig()
 _USER_AGENT = f"clerk_async/{__version__} python/{platform.python_version()}"
 
 
@@ -59,8 +62,8 @@ class AsyncClerk(Resources):
         *,
         server_url: str = DEFAULT_SERVER_URL,
         api_version: str = API_VERSION,
-        timeout: float | Timeout = Timeout(),
-        retry: RetryConfig | Literal[False] = RetryConfig(),
+        timeout: float | Timeout = _DEFAULT_TIMEOUT,
+        retry: RetryConfig | Literal[False] = _DEFAULT_RETRY,
         max_connections: int = 100,
         max_concurrency: int | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -149,7 +152,7 @@ class AsyncClerk(Resources):
 
     async def _request(
         self,
-        op: Operation,
+        op: Operation[T],
         path_args: Sequence[object] = (),
         query: Mapping[str, object] | None = None,
         body: object = msgspec.UNSET,
@@ -157,7 +160,7 @@ class AsyncClerk(Resources):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> T:
         return await _transport.request(
             self._pool,
             self._config,

@@ -17,8 +17,8 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import IO, TYPE_CHECKING, Any, Literal, Union
+from functools import cached_property
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, Union
 from urllib.parse import quote
 
 import msgspec
@@ -47,6 +47,7 @@ FileInput = Union[bytes, bytearray, IO[bytes], "os.PathLike[str]", str, tuple[st
 ``(filename, content, content_type)``."""
 
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Timeout:
 
 
 @dataclass(frozen=True)
-class Operation:
+class Operation(Generic[T]):
     """Everything the transport needs to know about one Backend API operation.
 
     Attributes:
@@ -88,7 +89,7 @@ class Operation:
     name: str
     method: str
     path: str
-    response: Any = None
+    response: type[T] | None = None
     body: Literal["json", "multipart"] | None = None
     empty_body: bool = False
     authenticated: bool = True
@@ -100,9 +101,14 @@ class Operation:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
         object.__setattr__(self, "_path_format", _PLACEHOLDER.sub("{}", self.path))
 
+    @cached_property
+    def decoder(self) -> msgspec.json.Decoder[T]:
+        """Built on first use: building it resolves the model's annotations."""
+        return msgspec.json.Decoder(self.response)
+
     def format_path(self, values: Sequence[object]) -> str:
         escaped = []
-        for name, value in zip(self.path_params, values):
+        for name, value in zip(self.path_params, values, strict=True):
             if not isinstance(value, str):
                 raise TypeError(f"{self.name}: {name} must be a str, not {type(value).__name__}")
             if not value:
@@ -181,11 +187,6 @@ class Pool:
             await session.close()
 
 
-@lru_cache(maxsize=None)
-def _decoder(response_type: Any) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(response_type)
-
-
 _json_encode = msgspec.json.Encoder().encode
 
 
@@ -197,10 +198,26 @@ class _AttemptFailed(Exception):
         self.before_send = before_send
 
 
+class Requester(Protocol):
+    """The signature of ``AsyncClerk._request``, which every resource method calls."""
+
+    async def __call__(
+        self,
+        op: Operation[T],
+        path_args: Sequence[object] = (),
+        query: Mapping[str, object] | None = None,
+        body: object = msgspec.UNSET,
+        *,
+        timeout: float | Timeout | None = None,
+        retries: RetryConfig | Literal[False] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> T: ...
+
+
 async def request(
     pool: Pool,
     config: Config,
-    op: Operation,
+    op: Operation[T],
     path_args: Sequence[object] = (),
     query: Mapping[str, object] | None = None,
     body: object = msgspec.UNSET,
@@ -208,7 +225,7 @@ async def request(
     timeout: float | Timeout | None = None,
     retries: RetryConfig | Literal[False] | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> Any:
+) -> T:
     """Send one operation and return its decoded answer; see the module docstring."""
     if op.deprecated:
         warnings.warn(
@@ -274,7 +291,7 @@ async def request(
 async def _attempt(
     session: aiohttp.ClientSession,
     limiter: anyio.CapacityLimiter | None,
-    op: Operation,
+    op: Operation[Any],
     url: str,
     params: list[tuple[str, str]] | None,
     headers: dict[str, str],
@@ -334,7 +351,7 @@ async def _attempt(
 
 async def _send(
     session: aiohttp.ClientSession,
-    op: Operation,
+    op: Operation[Any],
     url: str,
     params: list[tuple[str, str]] | None,
     headers: dict[str, str],
@@ -358,11 +375,11 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _decode(op: Operation, status: int, data: bytes) -> Any:
+def _decode(op: Operation[T], status: int, data: bytes) -> T:
     if op.response is None:
-        return None
+        return None  # type: ignore[return-value]  # Operation[None]: the body is ignored
     try:
-        return _decoder(op.response).decode(data)
+        return op.decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise ClerkDecodeError(
             f"{op.name}: HTTP {status} answer does not match the expected model: {exc}",
@@ -372,7 +389,7 @@ def _decode(op: Operation, status: int, data: bytes) -> Any:
         ) from exc
 
 
-def _headers(config: Config, op: Operation, extra: Mapping[str, str] | None) -> dict[str, str]:
+def _headers(config: Config, op: Operation[Any], extra: Mapping[str, str] | None) -> dict[str, str]:
     headers = dict(config.headers)
     if op.authenticated:
         if not config.bearer_auth:
@@ -404,7 +421,7 @@ def _query_value(value: object) -> str:
     return str(value)
 
 
-async def _payload(op: Operation, body: object, headers: dict[str, str]) -> bytes | list[_Part] | None:
+async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) -> bytes | list[_Part] | None:
     if op.body is None:
         return None
     if isinstance(body, dict):
@@ -433,7 +450,7 @@ class _Part:
     content_type: str | None = None
 
     @classmethod
-    async def read(cls, op: Operation, name: str, value: object) -> _Part:
+    async def read(cls, op: Operation[Any], name: str, value: object) -> _Part:
         if isinstance(value, tuple):
             filename, content, content_type = value
             return cls(name, bytes(content), filename, content_type)
@@ -491,7 +508,7 @@ def _form(parts: list[_Part]) -> aiohttp.FormData:
     return form
 
 
-def _log_attempt(op: Operation, url: str, attempt: int, outcome: str, delay: float | None) -> None:
+def _log_attempt(op: Operation[Any], url: str, attempt: int, outcome: str, delay: float | None) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return
     path = url.split("://", 1)[-1].partition("/")[2]

@@ -1,0 +1,198 @@
+"""Backend API operations → the data a resource method needs (parameters, body, response)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._names import pascal, snake
+from ._schemas import Ann, SchemaRegistry
+
+PER_CALL_OPTIONS = ("timeout", "retries", "extra_headers")
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass
+class Param:
+    name: str
+    wire: str
+    location: str  # "path", "query", "body", "file", "items"
+    ann: Ann
+    required: bool
+    nullable: bool = False
+    schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OperationDef:
+    resource: str
+    method: str
+    http: str
+    path: str
+    operation_id: str
+    summary: str
+    deprecated: bool
+    authenticated: bool
+    params: list[Param]
+    body: str | None  # "json" | "multipart" | None
+    empty_body: bool
+    response: Ann | None
+    error_statuses: list[int]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.resource}.{self.method}"
+
+
+def _request_components(spec: dict[str, Any]) -> set[str]:
+    """Component schemas reachable from a request body: their optional fields default to UNSET."""
+    components = spec["components"]["schemas"]
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found:
+                    found.add(name)
+                    walk(components[name])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for item in spec["paths"].values():
+        for method in _METHODS:
+            if method in item:
+                walk(item[method].get("requestBody", {}))
+    return found
+
+
+def load_operations(spec: dict[str, Any], table: Path) -> tuple[list[OperationDef], SchemaRegistry]:
+    registry = SchemaRegistry(spec["components"]["schemas"], _request_components(spec))
+    with table.open(newline="") as file:
+        rows = list(csv.DictReader(file, delimiter="\t"))
+    ops = [_operation(spec, registry, row) for row in rows]
+    for name in spec["components"]["schemas"]:
+        if registry.is_struct(spec["components"]["schemas"][name]):
+            registry.component(name)
+    return ops, registry
+
+
+def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, str]) -> OperationDef:
+    raw = spec["paths"][row["path"]][row["http"].lower()]
+    hint = pascal(row["operation_id"])
+    params = _parameters(spec, registry, raw, hint, row["path"])
+    body_kind, empty_body, body_params = _body(registry, raw, hint)
+    params += body_params
+    names = [p.name for p in params] + list(PER_CALL_OPTIONS)
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"{row['operation_id']}: parameter names collide: {duplicates}")
+    response = _response(spec, registry, raw, hint)
+    return OperationDef(
+        resource=row["resource"],
+        method=row["method"],
+        http=row["http"],
+        path=row["path"],
+        operation_id=row["operation_id"],
+        summary=raw.get("summary", "").strip().rstrip("."),
+        deprecated=bool(raw.get("deprecated")) or row["deprecated"] == "yes",
+        authenticated=raw.get("security", [{}]) != [],
+        params=params,
+        body=body_kind,
+        empty_body=empty_body,
+        response=response,
+        error_statuses=sorted(int(c) for c in raw["responses"] if c.isdigit() and int(c) >= 400),
+    )
+
+
+def _parameters(
+    spec: dict[str, Any], registry: SchemaRegistry, raw: dict[str, Any], hint: str, path: str
+) -> list[Param]:
+    shared = spec["components"]["parameters"]
+    resolved = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in raw.get("parameters", [])]
+    # A deprecated spelling of another parameter (`frontendApi` beside `frontend_api`) is dropped:
+    # both would have the same Python name.
+    current = {snake(p["name"]) for p in resolved if not p.get("deprecated")}
+    resolved = [p for p in resolved if not (p.get("deprecated") and snake(p["name"]) in current)]
+    path_names = re.findall(r"\{([^}]+)\}", path)
+    out = []
+    for location in ("path", "query"):
+        group = [p for p in resolved if p["in"] == location]
+        if location == "path":
+            group.sort(key=lambda p: path_names.index(p["name"]))
+        for p in group:
+            schema = p.get("schema", {})
+            ann = registry.annotation(schema, hint + pascal(p["name"]), request=True)
+            if location == "query" and ann.text.startswith("list["):
+                ann = Ann("Sequence[" + ann.text[5:], ann.deps)
+            out.append(
+                Param(snake(p["name"]), p["name"], location, ann,
+                      location == "path" or bool(p.get("required")), schema=schema)
+            )
+    return out
+
+
+def _body(
+    registry: SchemaRegistry, raw: dict[str, Any], hint: str
+) -> tuple[str | None, bool, list[Param]]:
+    body = raw.get("requestBody")
+    if not body:
+        return None, False, []
+    content_type, media = next(iter(body["content"].items()))
+    schema = registry.resolve(media["schema"])
+    if schema.get("type") == "array":
+        item = registry.annotation(schema["items"], hint + "Item", request=True)
+        accepted = _accepting_mapping(registry, item).text
+        ann = Ann(f"Sequence[{accepted}]", item.deps)
+        return "json", False, [Param("items", "items", "items", ann, True, schema=schema)]
+    kind = "multipart" if content_type.startswith("multipart/") else "json"
+    props, required = registry.object_parts(schema)
+    params = []
+    for wire, prop in props.items():
+        resolved = registry.resolve(prop)
+        if kind == "multipart" and resolved.get("format") == "binary":
+            ann, location = Ann("FileInput"), "file"
+        else:
+            ann, location = registry.annotation(prop, hint + pascal(wire), request=True), "body"
+            ann = _accepting_mapping(registry, ann)
+        params.append(
+            Param(snake(wire), wire, location, ann, wire in required,
+                  bool(resolved.get("nullable")), schema=resolved)
+        )
+    params.sort(key=lambda p: not p.required)
+    return kind, bool(body.get("required")), params
+
+
+def _accepting_mapping(registry: SchemaRegistry, ann: Ann) -> Ann:
+    """Let a nested-object argument be the generated Struct or a plain mapping."""
+    if ann.text in registry.structs:
+        return Ann(f"{ann.text} | Mapping[str, Any]", ann.deps)
+    if ann.text.startswith("list[") and ann.text[5:-1] in registry.structs:
+        return Ann(f"Sequence[{ann.text[5:-1]} | Mapping[str, Any]]", ann.deps)
+    return ann
+
+
+def _response(
+    spec: dict[str, Any], registry: SchemaRegistry, raw: dict[str, Any], hint: str
+) -> Ann | None:
+    status = min(int(c) for c in raw["responses"] if c.startswith("2"))
+    response = raw["responses"][str(status)]
+    if "$ref" in response:
+        name = response["$ref"].rsplit("/", 1)[1]
+        response = spec["components"]["responses"][name]
+        hint = pascal(name)
+        if name in spec["components"]["schemas"] or hint in registry.structs:
+            hint += "Response"
+    else:
+        hint += "Response"
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    return registry.annotation(schema, hint, request=False)
