@@ -28,10 +28,13 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         ServerError,
+        TokenVerificationError,
         UnprocessableEntityError,
+        WebhookVerificationError,
     )
     from ._retry import RetryConfig
     from ._transport import FileInput, Timeout
+    from .auth import Auth, RequestState, SessionClaims, verify_token
 
 # Public name -> the private module that defines it, imported on first access.
 _EXPORTS = {
@@ -53,13 +56,49 @@ _EXPORTS = {
     "PermissionDeniedError": "_errors",
     "RateLimitError": "_errors",
     "ServerError": "_errors",
+    "TokenVerificationError": "_errors",
     "UnprocessableEntityError": "_errors",
+    "WebhookVerificationError": "_errors",
     "RetryConfig": "_retry",
     "FileInput": "_transport",
     "Timeout": "_transport",
+    "Auth": "auth",
+    "RequestState": "auth",
+    "SessionClaims": "auth",
+    "verify_token": "auth",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_SERVER_URL",
+    "AsyncClerk",
+    "Auth",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClerkAPIError",
+    "ClerkClosedError",
+    "ClerkConfigurationError",
+    "ClerkConnectionError",
+    "ClerkDecodeError",
+    "ClerkError",
+    "ClerkTimeoutError",
+    "ConflictError",
+    "ErrorDetail",
+    "FileInput",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestState",
+    "RetryConfig",
+    "ServerError",
+    "SessionClaims",
+    "Timeout",
+    "TokenVerificationError",
+    "UnprocessableEntityError",
+    "WebhookVerificationError",
+    "__version__",
+    "verify_token",
+]
 
 
 def __getattr__(name: str) -> Any:

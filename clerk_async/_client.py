@@ -18,9 +18,13 @@ from ._version import __version__
 from .resources import Resources
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Iterable, Sequence
+    from typing import Any
 
     import aiohttp
+
+    from .auth._claims import SessionClaims
+    from .auth._request import AcceptsToken, RequestState
 
 __all__ = ["API_VERSION", "DEFAULT_SERVER_URL", "AsyncClerk"]
 
@@ -171,6 +175,58 @@ class AsyncClerk(Resources):
             timeout=timeout,
             retries=retries,
             extra_headers=extra_headers,
+        )
+
+    async def verify_token(
+        self,
+        token: str,
+        *,
+        jwt_key: str | None = None,
+        authorized_parties: Collection[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        clock_skew: float = 5.0,
+    ) -> SessionClaims:
+        """Verify a session token with this client's key, pool and JWKS cache.
+
+        See :func:`clerk_async.auth.verify_token`; raises :class:`TokenVerificationError`.
+        """
+        from .auth._verify import verify_token_with_client
+
+        return await verify_token_with_client(
+            self,
+            token,
+            jwt_key=jwt_key,
+            authorized_parties=authorized_parties,
+            audience=audience,
+            clock_skew=clock_skew,
+        )
+
+    async def authenticate_request(
+        self,
+        request: Any,
+        *,
+        authorized_parties: Collection[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        accepts_token: AcceptsToken = "session_token",
+        jwt_key: str | None = None,
+        clock_skew: float = 5.0,
+        treat_pending_as_signed_out: bool = True,
+    ) -> RequestState:
+        """Authenticate an incoming request; never raises for a bad token.
+
+        See :func:`clerk_async.auth.authenticate_request`.
+        """
+        from .auth._request import authenticate_request
+
+        return await authenticate_request(
+            self,
+            request,
+            authorized_parties=authorized_parties,
+            audience=audience,
+            accepts_token=accepts_token,
+            jwt_key=jwt_key,
+            clock_skew=clock_skew,
+            treat_pending_as_signed_out=treat_pending_as_signed_out,
         )
 
 

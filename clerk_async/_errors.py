@@ -29,7 +29,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "TokenVerificationError",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
 ]
 
 
@@ -60,6 +62,50 @@ class ClerkConfigurationError(ClerkError):
 
 class ClerkClosedError(ClerkError):
     """The client was used after ``aclose()`` or outside of its ``async with`` block."""
+
+
+class TokenVerificationError(ClerkError):
+    """A session or machine token was refused.
+
+    ``reason`` is one of the reason strings of Clerk's own SDKs, such as ``token-expired``,
+    ``token-invalid-signature`` or ``jwk-kid-mismatch``, so it can be logged or matched on.
+    """
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(f"{reason}: {message}" if message else reason)
+        self.reason = reason
+        self.message = message or reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.message))
+
+
+class WebhookVerificationError(ClerkError):
+    """A webhook delivery was refused: it cannot be shown to come from Clerk, or is unusable.
+
+    ``reason`` says why, for logs and for deciding the answer:
+
+    - ``missing_header``: no ``svix-id``/``svix-timestamp``/``svix-signature`` (nor the
+      ``webhook-*`` spelling);
+    - ``malformed_timestamp``: the timestamp header is not a Unix time in seconds;
+    - ``timestamp_too_old``, ``timestamp_too_new``: signed outside the tolerance window;
+    - ``no_matching_signature``: no ``v1`` signature matches the body and the secret;
+    - ``missing_secret``, ``invalid_secret``: the receiver has no usable signing secret;
+    - ``invalid_payload``: correctly signed, but the body is not a Clerk event.
+
+    Messages never include the secret.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_webhook_error, (str(self), self.reason))
+
+
+def _rebuild_webhook_error(message: str, reason: str) -> WebhookVerificationError:
+    return WebhookVerificationError(message, reason=reason)
 
 
 class ClerkConnectionError(ClerkError):

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, Union
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -42,7 +42,7 @@ __all__ = ["FileInput", "Operation", "Timeout"]
 
 logger = logging.getLogger("clerk_async")
 
-FileInput = Union[bytes, bytearray, IO[bytes], "os.PathLike[str]", str, tuple[str, bytes, str]]
+FileInput = bytes | bytearray | IO[bytes] | os.PathLike[str] | str | tuple[str, bytes, str]
 """What a multipart file field accepts: bytes, a binary file object, a path, or
 ``(filename, content, content_type)``."""
 
@@ -81,6 +81,9 @@ class Operation(Generic[T]):
         path: the path template, with ``{name}`` placeholders in path-parameter order.
         response: the type a 2xx body decodes into; ``None`` when the body is ignored.
         body: ``"json"``, ``"multipart"`` or ``None`` for no body.
+        files: the multipart fields that carry a file; the others are plain form fields.
+        joined_query: query parameters whose lists are sent comma-separated in one pair
+            (``explode: false`` in the spec) rather than as repeated pairs.
         empty_body: send ``{}`` when no body field is given (the body is required).
         authenticated: whether the call needs the secret key.
         deprecated: emit a ``DeprecationWarning`` on every call.
@@ -91,6 +94,8 @@ class Operation(Generic[T]):
     path: str
     response: type[T] | None = None
     body: Literal["json", "multipart"] | None = None
+    files: tuple[str, ...] = ()
+    joined_query: tuple[str, ...] = ()
     empty_body: bool = False
     authenticated: bool = True
     deprecated: bool = False
@@ -231,10 +236,10 @@ async def request(
         warnings.warn(
             f"{op.name} is deprecated by Clerk and may be removed; see its docstring",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=4,  # request() <- AsyncClerk._request <- resource method <- caller
         )
     url = config.server_url + op.format_path(path_args)
-    params = _query_pairs(query) if query else None
+    params = _query_pairs(query, op.joined_query) if query else None
     headers = _headers(config, op, extra_headers)
     payload = await _payload(op, body, headers)
     attempt_timeout = Timeout.coerce(timeout) if timeout is not None else config.timeout
@@ -254,7 +259,6 @@ async def request(
             )
         except _AttemptFailed as failed:
             error: ClerkError = failed.error
-            failed.error.attempts = attempt
             retryable = failed.before_send or policy.allows_unsafe(op.method)
             outcome = type(failed.error).__name__
         else:
@@ -275,15 +279,17 @@ async def request(
 
         if not retryable or attempt > policy.max_retries:
             _log_attempt(op, url, attempt, outcome, None)
-            raise error
-        delay = (
-            min(retry_after, policy.max_delay)
-            if retry_after is not None
-            else policy.jittered(next(waits))
-        )
-        if deadline is not None and time.monotonic() + delay > deadline:
+            raise _final(error, attempt)
+        if retry_after is not None:
+            delay = min(retry_after, policy.max_delay)
+            # Retrying before the wait Clerk asked for would most likely be refused again, so
+            # a wait beyond the budget ends the call now rather than after a futile attempt.
+            needed = retry_after
+        else:
+            delay = needed = policy.jittered(next(waits))
+        if deadline is not None and time.monotonic() + needed > deadline:
             _log_attempt(op, url, attempt, outcome + ", retry budget exhausted", None)
-            raise error
+            raise _final(error, attempt)
         _log_attempt(op, url, attempt, outcome, delay)
         await asyncio.sleep(delay)
 
@@ -332,8 +338,8 @@ async def _attempt(
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise _AttemptFailed(
             _chain(ClerkTimeoutError(
-                f"{op.name}: no complete answer within {total:g}s; raise `timeout=` if the call"
-                " is expected to be slow",
+                f"{op.name}: no complete answer within {_seconds(total)}; raise `timeout=` if"
+                " the call is expected to be slow",
                 operation=op.name,
             ), exc),
             before_send=False,
@@ -365,9 +371,26 @@ async def _send(
         return response.status, response.headers, await response.read()
 
 
+def _final(error: ClerkError, attempts: int) -> ClerkError:
+    """The error to raise after the last attempt, its message saying how many were made.
+
+    API errors already mention their attempts; a transport error's message is written by the
+    attempt that failed, before anyone knows it will be the last.
+    """
+    if isinstance(error, ClerkConnectionError):
+        error.attempts = attempts
+        if attempts > 1 and error.args:
+            error.args = (f"{error.args[0]} (after {attempts} attempts)", *error.args[1:])
+    return error
+
+
 def _chain(error: ClerkConnectionError, cause: BaseException) -> ClerkConnectionError:
     error.__cause__ = cause
     return error
+
+
+def _seconds(value: float | None) -> str:
+    return "the time allowed" if value is None else f"{value:g}s"
 
 
 def _origin(url: str) -> str:
@@ -403,12 +426,14 @@ def _headers(config: Config, op: Operation[Any], extra: Mapping[str, str] | None
     return headers
 
 
-def _query_pairs(query: Mapping[str, object]) -> list[tuple[str, str]]:
+def _query_pairs(query: Mapping[str, object], joined: tuple[str, ...]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for name, value in query.items():
         if value is msgspec.UNSET or value is None:
             continue
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and name in joined:
+            pairs.append((name, ",".join(_query_value(item) for item in value)))
+        elif isinstance(value, (list, tuple)):
             pairs.extend((name, _query_value(item)) for item in value)
         else:
             pairs.append((name, _query_value(value)))
@@ -432,7 +457,10 @@ async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) ->
         return None
     if op.body == "multipart":
         assert isinstance(body, dict)
-        return [await _Part.read(op, name, value) for name, value in body.items()]
+        return [
+            await _Part.file(op, name, value) if name in op.files else _Part(name, _query_value(value))
+            for name, value in body.items()
+        ]
     headers["Content-Type"] = "application/json"
     try:
         return _json_encode(body)
@@ -450,7 +478,7 @@ class _Part:
     content_type: str | None = None
 
     @classmethod
-    async def read(cls, op: Operation[Any], name: str, value: object) -> _Part:
+    async def file(cls, op: Operation[Any], name: str, value: object) -> _Part:
         if isinstance(value, tuple):
             filename, content, content_type = value
             return cls(name, bytes(content), filename, content_type)
@@ -470,7 +498,10 @@ class _Part:
                 raise TypeError(f"{op.name}: {name} must be opened in binary mode ('rb')")
             filename = os.path.basename(str(getattr(value, "name", name)))
         else:
-            return cls(name, _query_value(value))
+            raise TypeError(
+                f"{op.name}: {name} must be bytes, a binary file, a path or"
+                f" (filename, content, content_type), not {type(value).__name__}"
+            )
         content_type = _sniff(content) or mimetypes.guess_type(filename)[0]
         if content_type and "." not in filename:
             filename += mimetypes.guess_extension(content_type) or ""

@@ -182,9 +182,9 @@ class EmailAddressVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_otp", "verification_admin", "verification_from_oauth", "verification_ticket", "verification_saml", "verification_email_link", "verification_scim"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str
-    strategy: str
-    attempts: int | None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    strategy: str | None = None
+    attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
     verified_at_client: str | None = None
@@ -265,10 +265,10 @@ class PhoneNumberVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_otp", "verification_admin"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired"] | str
-    strategy: Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str
-    attempts: int | None
-    expire_at: int | None
+    status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
+    strategy: Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None = None
+    attempts: int | None = None
+    expire_at: int | None = None
     channel: str | None = None
     verified_at_client: str | None = None
 

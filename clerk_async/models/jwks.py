@@ -26,10 +26,10 @@ class JWKSKey(Model, kw_only=True):
     Its repr masks the credential fields, so it is safe to log.
     """
 
-    kid: str
-    alg: str
-    use: str
-    kty: Literal["OKP", "EC", "RSA", "oct"] | str
+    kid: str | None = None
+    alg: str | None = None
+    use: str | None = None
+    kty: Literal["OKP", "EC", "RSA", "oct"] | str | None = None
     crv: str | None = None
     x: str | None = None
     x5c: list[str] | None = None

@@ -18,7 +18,7 @@ class SessionRefresh(Model, kw_only=True):
     Its repr masks the credential fields, so it is safe to log.
     """
 
-    object: Literal["token", "cookies"] | str
+    object: Literal["token", "cookies"] | str | None = None
     jwt: str | None = None
     cookies: list[str] | None = None
 

@@ -17,7 +17,7 @@ __all__ = [
     "EnterpriseAccountVerification",
     "ExternalAccountWithVerification",
     "ExternalAccountWithVerificationVerification",
-    "OAuthAccessToken2",
+    "OAuthAccessToken",
     "Passkey",
     "SAMLAccount",
     "SAMLAccountConnection",
@@ -107,12 +107,12 @@ class Web3WalletVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_web3", "verification_admin"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired"] | str
-    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature", "admin"] | str
+    status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
+    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature", "admin"] | str | None = None
     nonce: str | None = None
     message: str | None = None
-    attempts: int | None
-    expire_at: int | None
+    attempts: int | None = None
+    expire_at: int | None = None
     verified_at_client: str | None = None
 
 
@@ -175,12 +175,12 @@ class ExternalAccountWithVerificationVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_oauth", "verification_google_one_tap"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str
-    strategy: str
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    strategy: str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetail | None = None
-    expire_at: int | None
-    attempts: int | None
+    expire_at: int | None = None
+    attempts: int | None = None
     verified_at_client: str | None = None
 
 
@@ -209,12 +209,12 @@ class SAMLAccountVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_saml", "verification_ticket"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str
-    strategy: Literal["saml", "ticket"] | str
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    strategy: Literal["saml", "ticket"] | str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetail | None = None
     expire_at: int | None = None
-    attempts: int | None
+    attempts: int | None = None
     verified_at_client: str | None = None
 
 
@@ -264,9 +264,9 @@ class EnterpriseAccountVerification(Model, kw_only=True):
     """
 
     object: Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None = None
-    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str
-    strategy: str
-    attempts: int | None
+    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = None
+    strategy: str | None = None
+    attempts: int | None = None
     expire_at: int | None = None
     verified_at_client: str | None = None
     external_verification_redirect_url: str | None = None
@@ -311,7 +311,7 @@ class TotalCount(Model, kw_only=True):
     total_count: int
 
 
-class OAuthAccessToken2(Model, kw_only=True):
+class OAuthAccessToken(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.get_oauth_access_token`.
 
     Its repr masks the credential fields, so it is safe to log.

@@ -63,6 +63,7 @@ _UPLOAD_LOGO = Operation(
     "/oauth_applications/{oauth_application_id}/logo",
     response=OAuthApplication,
     body="multipart",
+    files=("file",),
 )
 _ROTATE_SECRET = Operation(
     "oauth_applications.rotate_secret",

@@ -58,6 +58,7 @@ _LIST_ALL = Operation(
     "GET",
     "/organization_domains",
     response=OrganizationDomains,
+    joined_query=("enrollment_mode",),
 )
 
 

@@ -74,6 +74,7 @@ _UPLOAD_LOGO = Operation(
     "/organizations/{organization_id}/logo",
     response=OrganizationWithLogo,
     body="multipart",
+    files=("file",),
 )
 _DELETE_LOGO = Operation(
     "organizations.delete_logo",

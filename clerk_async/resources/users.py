@@ -23,7 +23,7 @@ from ..models.common import (
 )
 from ..models.users import (
     DisableMFAResponse,
-    OAuthAccessToken2,
+    OAuthAccessToken,
     TotalCount,
     TrustedDevice,
     TrustedDeviceList,
@@ -75,6 +75,7 @@ _SET_PROFILE_IMAGE = Operation(
     "/users/{user_id}/profile_image",
     response=User,
     body="multipart",
+    files=("file",),
     empty_body=True,
 )
 _DELETE_PROFILE_IMAGE = Operation(
@@ -121,7 +122,7 @@ _GET_OAUTH_ACCESS_TOKEN = Operation(
     "users.get_oauth_access_token",
     "GET",
     "/users/{user_id}/oauth_access_tokens/{provider}",
-    response=list[OAuthAccessToken2],
+    response=list[OAuthAccessToken],
 )
 _GET_ORGANIZATION_MEMBERSHIPS = Operation(
     "users.get_organization_memberships",
@@ -1242,7 +1243,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> builtins.list[OAuthAccessToken2]:
+    ) -> builtins.list[OAuthAccessToken]:
         """Retrieve the OAuth access token of a user.
 
         `GET /users/{user_id}/oauth_access_tokens/{provider}` (operation `GetOAuthAccessToken`).
@@ -1256,7 +1257,7 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `list[OAuthAccessToken2]` decoded from Clerk's answer.
+            `list[OAuthAccessToken]` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,

@@ -49,10 +49,22 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _IMAGE_HOST = "https://img.clerk.com/fake"
 
 _PIONEERS = (
-    ("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"), ("Edsger", "Dijkstra"),
-    ("Barbara", "Liskov"), ("Donald", "Knuth"), ("Frances", "Allen"), ("Ken", "Thompson"),
-    ("Margaret", "Hamilton"), ("Dennis", "Ritchie"), ("Radia", "Perlman"), ("John", "Backus"),
-    ("Katherine", "Johnson"), ("Guido", "van Rossum"), ("Sophie", "Wilson"), ("Niklaus", "Wirth"),
+    ("Ada", "Lovelace"),
+    ("Grace", "Hopper"),
+    ("Alan", "Turing"),
+    ("Edsger", "Dijkstra"),
+    ("Barbara", "Liskov"),
+    ("Donald", "Knuth"),
+    ("Frances", "Allen"),
+    ("Ken", "Thompson"),
+    ("Margaret", "Hamilton"),
+    ("Dennis", "Ritchie"),
+    ("Radia", "Perlman"),
+    ("John", "Backus"),
+    ("Katherine", "Johnson"),
+    ("Guido", "van Rossum"),
+    ("Sophie", "Wilson"),
+    ("Niklaus", "Wirth"),
 )
 
 # Default error codes for failures injected with ``FakeClerk.fail_next``.
@@ -75,37 +87,85 @@ _FAILURE_CODES = {
 # ``form_param_unknown``, which is how Clerk answers a misspelt or removed field.
 _Kinds = Mapping[str, str]
 _CREATE_USER: _Kinds = {
-    "external_id": "str?", "first_name": "str?", "last_name": "str?", "locale": "str?",
-    "email_address": "strings", "email_address_identification_status": "strings",
-    "phone_number": "strings", "phone_number_identification_status": "strings",
-    "web3_wallet": "strings", "username": "str?", "password": "str?", "password_digest": "str?",
-    "password_hasher": "str", "skip_password_checks": "bool?", "skip_password_requirement": "bool?",
-    "totp_secret": "str?", "backup_codes": "strings", "public_metadata": "object",
-    "private_metadata": "object", "unsafe_metadata": "object", "delete_self_enabled": "bool?",
-    "legal_accepted_at": "str?", "skip_legal_checks": "bool?", "skip_user_requirement": "bool?",
-    "create_organization_enabled": "bool?", "create_organizations_limit": "int?",
-    "created_at": "str?", "bypass_client_trust": "bool?", "banned": "bool?", "locked": "bool?",
+    "external_id": "str?",
+    "first_name": "str?",
+    "last_name": "str?",
+    "locale": "str?",
+    "email_address": "strings",
+    "email_address_identification_status": "strings",
+    "phone_number": "strings",
+    "phone_number_identification_status": "strings",
+    "web3_wallet": "strings",
+    "username": "str?",
+    "password": "str?",
+    "password_digest": "str?",
+    "password_hasher": "str",
+    "skip_password_checks": "bool?",
+    "skip_password_requirement": "bool?",
+    "totp_secret": "str?",
+    "backup_codes": "strings",
+    "public_metadata": "object",
+    "private_metadata": "object",
+    "unsafe_metadata": "object",
+    "delete_self_enabled": "bool?",
+    "legal_accepted_at": "str?",
+    "skip_legal_checks": "bool?",
+    "skip_user_requirement": "bool?",
+    "create_organization_enabled": "bool?",
+    "create_organizations_limit": "int?",
+    "created_at": "str?",
+    "bypass_client_trust": "bool?",
+    "banned": "bool?",
+    "locked": "bool?",
 }
 _UPDATE_USER: _Kinds = {
-    "external_id": "str?", "first_name": "str?", "last_name": "str?", "locale": "str?",
-    "primary_email_address_id": "str?", "notify_primary_email_address_changed": "bool?",
-    "primary_phone_number_id": "str?", "primary_web3_wallet_id": "str?", "username": "str?",
-    "profile_image_id": "str?", "password": "str?", "password_digest": "str",
-    "password_hasher": "str", "skip_password_checks": "bool?", "sign_out_of_other_sessions": "bool?",
-    "totp_secret": "str?", "backup_codes": "strings", "delete_self_enabled": "bool?",
-    "create_organization_enabled": "bool?", "legal_accepted_at": "str?", "skip_legal_checks": "bool?",
-    "create_organizations_limit": "int?", "created_at": "str?", "bypass_client_trust": "bool?",
+    "external_id": "str?",
+    "first_name": "str?",
+    "last_name": "str?",
+    "locale": "str?",
+    "primary_email_address_id": "str?",
+    "notify_primary_email_address_changed": "bool?",
+    "primary_phone_number_id": "str?",
+    "primary_web3_wallet_id": "str?",
+    "username": "str?",
+    "profile_image_id": "str?",
+    "password": "str?",
+    "password_digest": "str",
+    "password_hasher": "str",
+    "skip_password_checks": "bool?",
+    "sign_out_of_other_sessions": "bool?",
+    "totp_secret": "str?",
+    "backup_codes": "strings",
+    "delete_self_enabled": "bool?",
+    "create_organization_enabled": "bool?",
+    "legal_accepted_at": "str?",
+    "skip_legal_checks": "bool?",
+    "create_organizations_limit": "int?",
+    "created_at": "str?",
+    "bypass_client_trust": "bool?",
 }
 _USER_METADATA: _Kinds = {
-    "public_metadata": "object", "private_metadata": "object", "unsafe_metadata": "object",
+    "public_metadata": "object",
+    "private_metadata": "object",
+    "unsafe_metadata": "object",
 }
 _CREATE_ORGANIZATION: _Kinds = {
-    "name": "str", "created_by": "str?", "private_metadata": "object?", "public_metadata": "object?",
-    "slug": "str?", "max_allowed_memberships": "int?", "created_at": "str?", "role_set_key": "str?",
+    "name": "str",
+    "created_by": "str?",
+    "private_metadata": "object?",
+    "public_metadata": "object?",
+    "slug": "str?",
+    "max_allowed_memberships": "int?",
+    "created_at": "str?",
+    "role_set_key": "str?",
 }
 _UPDATE_ORGANIZATION: _Kinds = {
-    "name": "str?", "slug": "str?", "max_allowed_memberships": "int?",
-    "admin_delete_enabled": "bool?", "created_at": "str?", "role_set_key": "str?",
+    "name": "str?",
+    "slug": "str?",
+    "max_allowed_memberships": "int?",
+    "admin_delete_enabled": "bool?",
+    "created_at": "str?",
+    "role_set_key": "str?",
 }
 _ORGANIZATION_METADATA: _Kinds = {"public_metadata": "object", "private_metadata": "object"}
 
@@ -214,7 +274,9 @@ class FakeClerk:
         delay: see above.
     """
 
-    def __init__(self, secret_key: str = "sk_test_fake", *, users: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, secret_key: str = "sk_test_fake", *, users: int = 0, delay: float = 0.0
+    ) -> None:
         self.secret_key = secret_key
         self.delay = delay
         self.requests: list[RecordedRequest] = []
@@ -344,7 +406,12 @@ class FakeClerk:
         if times < 1:
             raise ValueError("times must be at least 1")
         self._failures.append(
-            _Failure(status, code or _FAILURE_CODES.get(status, "fake_failure"), dict(headers or {}), times)
+            _Failure(
+                status,
+                code or _FAILURE_CODES.get(status, "fake_failure"),
+                dict(headers or {}),
+                times,
+            )
         )
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -547,13 +614,17 @@ class FakeClerk:
         return user
 
     def _identification(self, kind: str, value: str, reserved: bool, now: int) -> JSON:
-        verification = None if reserved else {
-            "object": "verification_admin",
-            "status": "verified",
-            "strategy": "admin",
-            "attempts": None,
-            "expire_at": None,
-        }
+        verification = (
+            None
+            if reserved
+            else {
+                "object": "verification_admin",
+                "status": "verified",
+                "strategy": "admin",
+                "attempts": None,
+                "expire_at": None,
+            }
+        )
         identification: JSON = {
             "id": self._new_id("idn"),
             "object": kind,
@@ -599,42 +670,50 @@ class FakeClerk:
         if cursor is not None:
             if field != "created_at":
                 raise _Reject(
-                    422, "form_param_value_invalid", "is invalid",
+                    422,
+                    "form_param_value_invalid",
+                    "is invalid",
                     "starting_after can only be combined with created_at ordering.",
                     param="starting_after",
                 )
             if offset:
                 raise _Reject(
-                    422, "form_param_value_invalid", "is invalid",
+                    422,
+                    "form_param_value_invalid",
+                    "is invalid",
                     "starting_after cannot be combined with a non-zero offset.",
                     param="offset",
                 )
             # Ids sort in creation order, so even a deleted user's id is a usable cursor.
             if descending:
                 end = bisect.bisect_left(users, cursor, key=_id)
-                page = users[max(0, end - limit):end][::-1]
+                page = users[max(0, end - limit) : end][::-1]
             else:
                 start = bisect.bisect_right(users, cursor, key=_id)
-                page = users[start:start + limit]
+                page = users[start : start + limit]
         elif field == "created_at":
             if descending:
                 end = len(users) - offset
-                page = users[max(0, end - limit):end][::-1] if end > 0 else []
+                page = users[max(0, end - limit) : end][::-1] if end > 0 else []
             else:
-                page = users[offset:offset + limit]
+                page = users[offset : offset + limit]
         else:
-            page = _sorted(users, _USER_ORDER_KEYS[field], descending)[offset:offset + limit]
+            page = _sorted(users, _USER_ORDER_KEYS[field], descending)[offset : offset + limit]
         return _json(page)
 
     async def _count_users(self, request: web.Request) -> web.Response:
-        return _json({"object": "total_count", "total_count": len(self._filter_users(request.query))})
+        return _json(
+            {"object": "total_count", "total_count": len(self._filter_users(request.query))}
+        )
 
     def _filter_users(self, query: MultiMapping[str]) -> list[JSON]:
         """The users matching every filter of ``query``, oldest first."""
         tests: list[Callable[[JSON], bool]] = []
         emails = {value.lower() for value in query.getall("email_address", [])}
         if emails:
-            tests.append(lambda u: any(e["email_address"].lower() in emails for e in u["email_addresses"]))
+            tests.append(
+                lambda u: any(e["email_address"].lower() in emails for e in u["email_addresses"])
+            )
         phones = set(query.getall("phone_number", []))
         if phones:
             tests.append(lambda u: any(p["phone_number"] in phones for p in u["phone_numbers"]))
@@ -648,18 +727,28 @@ class FakeClerk:
         organizations = _include_exclude(query.getall("organization_id", []))
         if organizations is not None:
             tests.append(lambda u: self._in_organizations(u["id"], organizations))
-        for name, part in (("query", "any"), ("email_address_query", "email"),
-                           ("phone_number_query", "phone"), ("username_query", "username"),
-                           ("name_query", "name")):
+        for name, part in (
+            ("query", "any"),
+            ("email_address_query", "email"),
+            ("phone_number_query", "phone"),
+            ("username_query", "username"),
+            ("name_query", "name"),
+        ):
             text = query.get(name)
             if text:
                 tests.append(_text_test(text, part))
         if "banned" in query:
             banned = _bool_param(query, "banned")
             tests.append(lambda u: u["banned"] is banned)
-        for name in ("created_at_before", "created_at_after", "last_active_at_before",
-                     "last_active_at_after", "last_active_at_since", "last_sign_in_at_before",
-                     "last_sign_in_at_after"):
+        for name in (
+            "created_at_before",
+            "created_at_after",
+            "last_active_at_before",
+            "last_active_at_after",
+            "last_active_at_since",
+            "last_sign_in_at_before",
+            "last_sign_in_at_after",
+        ):
             if name in query:
                 field, _, relation = name.rpartition("_at_")
                 bound = _int_param(query, name, 0, None, None)
@@ -670,7 +759,9 @@ class FakeClerk:
         return [user for user in users if all(test(user) for test in tests)]
 
     def _in_organizations(self, user_id: str, selector: Callable[[str], bool]) -> bool:
-        return any(selector(org_id) for org_id, members in self._members.items() if user_id in members)
+        return any(
+            selector(org_id) for org_id, members in self._members.items() if user_id in members
+        )
 
     async def _create_user(self, request: web.Request) -> web.Response:
         body = await _body(request, _CREATE_USER)
@@ -690,7 +781,9 @@ class FakeClerk:
         has_password = bool(password) or bool(body.get("password_digest"))
         if password and len(password) < 8 and not body.get("skip_password_checks"):
             raise _Reject(
-                422, "form_password_length_too_short", "Passwords must be 8 characters or more.",
+                422,
+                "form_password_length_too_short",
+                "Passwords must be 8 characters or more.",
                 param="password",
             )
         user = self._new_user(
@@ -721,32 +814,45 @@ class FakeClerk:
         statuses: list[str] = body.get(status_name) or []
         if statuses and len(statuses) != len(values):
             raise _Reject(
-                422, "form_param_value_invalid", "is invalid",
-                f"{status_name} must have exactly one item per {name}.", param=status_name,
+                422,
+                "form_param_value_invalid",
+                "is invalid",
+                f"{status_name} must have exactly one item per {name}.",
+                param=status_name,
             )
         if any(status not in ("verified", "reserved") for status in statuses):
             raise _Reject(
-                422, "form_param_value_invalid", "is invalid",
-                f"{status_name} items must be 'verified' or 'reserved'.", param=status_name,
+                422,
+                "form_param_value_invalid",
+                "is invalid",
+                f"{status_name} items must be 'verified' or 'reserved'.",
+                param=status_name,
             )
         seen: set[str] = set()
         for value in values:
             if name == "email_address" and not _EMAIL.match(value):
                 raise _Reject(
-                    422, "form_param_format_invalid", "is invalid",
-                    f"{value!r} is not a valid email address.", param=name,
+                    422,
+                    "form_param_format_invalid",
+                    "is invalid",
+                    f"{value!r} is not a valid email address.",
+                    param=name,
                 )
             key = value.lower() if name == "email_address" else value
             if key in taken or key in seen:
                 noun = "email address" if name == "email_address" else "phone number"
                 raise _taken(name, f"That {noun} is taken. Please try another.")
             seen.add(key)
-        return [(value, bool(statuses) and statuses[i] == "reserved") for i, value in enumerate(values)]
+        return [
+            (value, bool(statuses) and statuses[i] == "reserved") for i, value in enumerate(values)
+        ]
 
     def _check_username(self, username: str, owner: str | None) -> None:
         if not 4 <= len(username) <= 64:
             raise _Reject(
-                422, "form_username_invalid_length", "Username must be between 4 and 64 characters.",
+                422,
+                "form_username_invalid_length",
+                "Username must be between 4 and 64 characters.",
                 param="username",
             )
         holder = self._usernames.get(username.lower())
@@ -778,16 +884,21 @@ class FakeClerk:
             if external_id:
                 self._external_ids[external_id] = user["id"]
             user["external_id"] = external_id
-        for name, collection in (("primary_email_address_id", "email_addresses"),
-                                 ("primary_phone_number_id", "phone_numbers")):
+        for name, collection in (
+            ("primary_email_address_id", "email_addresses"),
+            ("primary_phone_number_id", "phone_numbers"),
+        ):
             wanted = body.get(name)
             if wanted is None:
                 continue
             match = next((i for i in user[collection] if i["id"] == wanted), None)
             if match is None or match["verification"] is None:
                 raise _Reject(
-                    422, "form_param_value_invalid", "is invalid",
-                    f"{wanted} is not a verified identification of this user.", param=name,
+                    422,
+                    "form_param_value_invalid",
+                    "is invalid",
+                    f"{wanted} is not a verified identification of this user.",
+                    param=name,
                 )
             user[name] = wanted
         for name in ("first_name", "last_name", "locale", "create_organizations_limit"):
@@ -845,7 +956,9 @@ class FakeClerk:
         user = self._user(request)
         upload = await self._upload(request, user["id"])
         user["has_image"] = True
-        user["image_url"] = user["profile_image_url"] = f"{_IMAGE_HOST}/{user['id']}/{_digest(upload)}"
+        user["image_url"] = user["profile_image_url"] = (
+            f"{_IMAGE_HOST}/{user['id']}/{_digest(upload)}"
+        )
         return self._touch(user)
 
     async def _delete_profile_image(self, request: web.Request) -> web.Response:
@@ -858,13 +971,13 @@ class FakeClerk:
         """Parse the multipart body (already read for the record) and keep its ``file`` part."""
         if request.content_type != "multipart/form-data":
             raise _Reject(
-                400, "request_body_invalid", "multipart/form-data expected",
+                400,
+                "request_body_invalid",
+                "multipart/form-data expected",
                 f"This operation takes a multipart/form-data body, not {request.content_type!r}.",
             )
         header = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
-        message = BytesParser(policy=email_policy.HTTP).parsebytes(
-            header + await request.read()
-        )
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(header + await request.read())
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "file":
                 content = part.get_payload(decode=True)
@@ -879,12 +992,17 @@ class FakeClerk:
                 )
                 if not upload.content_type.startswith("image/"):
                     raise _Reject(
-                        400, "unsupported_content_type", "Unsupported content type",
-                        f"{upload.content_type} is not an image type.", param="file",
+                        400,
+                        "unsupported_content_type",
+                        "Unsupported content type",
+                        f"{upload.content_type} is not an image type.",
+                        param="file",
                     )
                 self.uploads.append(upload)
                 return upload
-        raise _Reject(422, "form_param_missing", "is missing", "A 'file' part is required.", param="file")
+        raise _Reject(
+            422, "form_param_missing", "is missing", "A 'file' part is required.", param="file"
+        )
 
     # -- organizations ---------------------------------------------------------------------------
 
@@ -916,7 +1034,7 @@ class FakeClerk:
             "pending_invitations_count": 0,
             "created_at": now,
             "updated_at": now,
-            "last_active_at": None,
+            "last_active_at": now,
             "role_set_key": role_set_key,
         }
         if created_by:
@@ -936,7 +1054,9 @@ class FakeClerk:
 
     def _organization(self, request: web.Request) -> JSON:
         key = request.match_info["organization_id"]
-        organization = self._organizations.get(key) or self._organizations.get(self._slugs.get(key, ""))
+        organization = self._organizations.get(key) or self._organizations.get(
+            self._slugs.get(key, "")
+        )
         if organization is None:
             raise _not_found()
         return organization
@@ -964,7 +1084,8 @@ class FakeClerk:
         if text:
             needle = text.lower()
             organizations = [
-                o for o in organizations
+                o
+                for o in organizations
                 if o["id"] == text or needle in o["name"].lower() or needle in o["slug"].lower()
             ]
         selector = _include_exclude(query.getall("organization_id", []))
@@ -973,8 +1094,7 @@ class FakeClerk:
         users = _include_exclude(query.getall("user_id", []))
         if users is not None:
             organizations = [
-                o for o in organizations
-                if any(users(member) for member in self._members[o["id"]])
+                o for o in organizations if any(users(member) for member in self._members[o["id"]])
             ]
         if field == "members_count":
             ordered = _sorted(organizations, lambda o: len(self._members[o["id"]]), descending)
@@ -982,14 +1102,16 @@ class FakeClerk:
             ordered = _sorted(organizations, lambda o: o["name"].lower(), descending)
         else:
             ordered = organizations[::-1] if descending else organizations
-        page = [self._render_organization(o, query) for o in ordered[offset:offset + limit]]
+        page = [self._render_organization(o, query) for o in ordered[offset : offset + limit]]
         return _json({"data": page, "total_count": len(organizations)})
 
     async def _create_organization(self, request: web.Request) -> web.Response:
         body = await _body(request, _CREATE_ORGANIZATION)
         name = body.get("name")
         if not name:
-            raise _Reject(422, "form_param_missing", "is missing", "name is required.", param="name")
+            raise _Reject(
+                422, "form_param_missing", "is missing", "name is required.", param="name"
+            )
         _check_name(name)
         slug = body.get("slug")
         if slug is not None:
@@ -997,14 +1119,20 @@ class FakeClerk:
         created_by = body.get("created_by")
         if created_by and created_by not in self._users:
             raise _Reject(
-                422, "form_param_value_invalid", "is invalid",
-                f"created_by: no user has the id {created_by}.", param="created_by",
+                422,
+                "form_param_value_invalid",
+                "is invalid",
+                f"created_by: no user has the id {created_by}.",
+                param="created_by",
             )
         limit = body.get("max_allowed_memberships")
         if limit is not None and limit < 0:
             raise _Reject(
-                422, "form_param_value_invalid", "is invalid",
-                "max_allowed_memberships must be 0 or more.", param="max_allowed_memberships",
+                422,
+                "form_param_value_invalid",
+                "is invalid",
+                "max_allowed_memberships must be 0 or more.",
+                param="max_allowed_memberships",
             )
         organization = self._new_organization(
             name=name,
@@ -1020,8 +1148,11 @@ class FakeClerk:
     def _check_slug(self, slug: str, owner: str | None) -> None:
         if not _SLUG.match(slug):
             raise _Reject(
-                422, "organization_slug_invalid", "is invalid",
-                "A slug may contain only lowercase letters, digits and single dashes.", param="slug",
+                422,
+                "organization_slug_invalid",
+                "is invalid",
+                "A slug may contain only lowercase letters, digits and single dashes.",
+                param="slug",
             )
         holder = self._slugs.get(slug)
         if holder is not None and holder != owner:
@@ -1044,8 +1175,11 @@ class FakeClerk:
         if body.get("max_allowed_memberships") is not None:
             if body["max_allowed_memberships"] < 0:
                 raise _Reject(
-                    422, "form_param_value_invalid", "is invalid",
-                    "max_allowed_memberships must be 0 or more.", param="max_allowed_memberships",
+                    422,
+                    "form_param_value_invalid",
+                    "is invalid",
+                    "max_allowed_memberships must be 0 or more.",
+                    param="max_allowed_memberships",
                 )
             organization["max_allowed_memberships"] = body["max_allowed_memberships"]
         if body.get("admin_delete_enabled") is not None:
@@ -1060,7 +1194,12 @@ class FakeClerk:
         del self._slugs[organization["slug"]]
         del self._members[organization["id"]]
         return _json(
-            {"object": "organization", "id": organization["id"], "slug": organization["slug"], "deleted": True}
+            {
+                "object": "organization",
+                "id": organization["id"],
+                "slug": organization["slug"],
+                "deleted": True,
+            }
         )
 
     async def _merge_organization_metadata(self, request: web.Request) -> web.Response:
@@ -1136,7 +1275,9 @@ def _taken(param: str, message: str) -> _Reject:
 def _check_name(name: str) -> None:
     if len(name) > 256 or "://" in name or "<" in name:
         raise _Reject(
-            422, "form_param_format_invalid", "is invalid",
+            422,
+            "form_param_format_invalid",
+            "is invalid",
             "An organization name may not contain URLs or HTML, nor exceed 256 characters.",
             param="name",
         )
@@ -1223,7 +1364,9 @@ def _order(query: MultiMapping[str], default: str, fields: Iterable[str]) -> tup
     field = raw.lstrip("+-")
     if field not in fields:
         raise _Reject(
-            422, "form_param_value_invalid", "is invalid",
+            422,
+            "form_param_value_invalid",
+            "is invalid",
             f"order_by cannot be {raw!r}; use one of {', '.join(sorted(fields))}, optionally"
             " prefixed with + or -.",
             param="order_by",
@@ -1241,10 +1384,16 @@ def _int_param(
         value = int(raw)
     except ValueError:
         raise _Reject(
-            422, "form_param_format_invalid", "is invalid", f"{name} must be an integer.", param=name
+            422,
+            "form_param_format_invalid",
+            "is invalid",
+            f"{name} must be an integer.",
+            param=name,
         ) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        bounds = (
+            f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        )
         raise _Reject(
             422, "form_param_value_invalid", "is invalid", f"{name} must be {bounds}.", param=name
         )
@@ -1255,7 +1404,11 @@ def _bool_param(query: MultiMapping[str], name: str) -> bool:
     raw = query.get(name, "").lower()
     if raw not in ("true", "false"):
         raise _Reject(
-            422, "form_param_format_invalid", "is invalid", f"{name} must be true or false.", param=name
+            422,
+            "form_param_format_invalid",
+            "is invalid",
+            f"{name} must be true or false.",
+            param=name,
         )
     return raw == "true"
 
@@ -1281,31 +1434,47 @@ async def _body(request: web.Request, fields: _Kinds) -> JSON:
         return {}
     if request.content_type != "application/json":
         raise _Reject(
-            400, "request_body_invalid", "Request body invalid",
+            400,
+            "request_body_invalid",
+            "Request body invalid",
             f"Expected an application/json body, got {request.content_type!r}.",
         )
     try:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
-        raise _Reject(400, "request_body_invalid", "Request body invalid", f"Malformed JSON: {exc}") from None
+        raise _Reject(
+            400, "request_body_invalid", "Request body invalid", f"Malformed JSON: {exc}"
+        ) from None
     if not isinstance(body, dict):
-        raise _Reject(400, "request_body_invalid", "Request body invalid", "Expected a JSON object.")
+        raise _Reject(
+            400, "request_body_invalid", "Request body invalid", "Expected a JSON object."
+        )
     for name, value in body.items():
         kind = fields.get(name)
         if kind is None:
             raise _Reject(
-                422, "form_param_unknown", "is unknown",
-                f"{name} is not a valid parameter for this request.", param=name,
+                422,
+                "form_param_unknown",
+                "is unknown",
+                f"{name} is not a valid parameter for this request.",
+                param=name,
             )
         if value is None:
             if not kind.endswith("?"):
                 raise _Reject(
-                    422, "form_param_nil", "must not be null", f"{name} must not be null.", param=name
+                    422,
+                    "form_param_nil",
+                    "must not be null",
+                    f"{name} must not be null.",
+                    param=name,
                 )
         elif not _KIND_CHECKS[kind.rstrip("?")](value):
             raise _Reject(
-                422, "form_param_format_invalid", "is invalid",
-                f"{name} must be of type {kind.rstrip('?')}.", param=name,
+                422,
+                "form_param_format_invalid",
+                "is invalid",
+                f"{name} must be of type {kind.rstrip('?')}.",
+                param=name,
             )
     return body
 

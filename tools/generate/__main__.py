@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from . import _emit
+from . import _emit, _webhooks
 from ._operations import load_operations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +46,7 @@ def render() -> dict[Path, str]:
             resource, resource_ops, modules
         )
     files[PACKAGE / "resources" / "__init__.py"] = _emit.resources_index(list(by_resource))
+    files[PACKAGE / "webhooks" / "_events.py"] = _webhooks.render()
     return files
 
 

@@ -198,6 +198,12 @@ def _operation_constant(op: OperationDef, shadow: bool) -> str:
         args.append(f"response={op.response.text}")
     if op.body:
         args.append(f"body={json.dumps(op.body)}")
+    files = [p.wire for p in op.params if p.location == "file"]
+    if files:
+        args.append("files=(" + "".join(f"{json.dumps(f)}," for f in files) + ")")
+    joined = [p.wire for p in op.params if p.joined]
+    if joined:
+        args.append("joined_query=(" + "".join(f"{json.dumps(j)}," for j in joined) + ")")
     if op.empty_body:
         args.append("empty_body=True")
     if not op.authenticated:

@@ -23,6 +23,7 @@ class Param:
     ann: Ann
     required: bool
     nullable: bool = False
+    joined: bool = False  # a query list sent comma-separated (`explode: false`)
     schema: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,7 +135,8 @@ def _parameters(
                 ann = Ann("Sequence[" + ann.text[5:], ann.deps)
             out.append(
                 Param(snake(p["name"]), p["name"], location, ann,
-                      location == "path" or bool(p.get("required")), schema=schema)
+                      location == "path" or bool(p.get("required")),
+                      joined=p.get("explode") is False, schema=schema)
             )
     return out
 

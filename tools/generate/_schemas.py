@@ -2,8 +2,8 @@
 
 Rules that make real responses decode, whatever Clerk adds later:
 - a string enum becomes ``Literal[...] | str``: new values still decode;
-- ``oneOf``/``anyOf`` of objects becomes one Struct holding every variant's fields (required only
-  where all variants require it), so an unknown variant still decodes into something usable;
+- ``oneOf``/``anyOf`` of objects becomes one Struct holding every variant's fields, all optional,
+  so a variant Clerk adds later still decodes into something usable;
 - ``allOf`` merges its parts;
 - names listed in ``required`` but never declared (spec defects) are ignored;
 - unknown fields are ignored (msgspec's default).
@@ -107,11 +107,9 @@ class SchemaRegistry:
             props.update(part_props)
             required |= part_required
         variants = [self.object_parts(v) for v in self._variants(schema) if self.is_struct(v)]
-        if variants:
-            for variant_props, _ in variants:
-                for name, prop in variant_props.items():
-                    props[name] = _merge_property(props[name], prop) if name in props else prop
-            required |= set.intersection(*(r for _, r in variants))
+        for variant_props, _ in variants:
+            for name, prop in variant_props.items():
+                props[name] = _merge_property(props[name], prop) if name in props else prop
         return props, required & set(props)
 
     # -- annotations ----------------------------------------------------------------------
@@ -171,7 +169,9 @@ class SchemaRegistry:
 
     def _free_name(self, name: str) -> str:
         candidate, n = name, 1
-        taken = set(self.structs) | {pascal(c) for c in self.components}
+        taken = set(self.structs) | {
+            RENAMES.get(c) or pascal(c) for c, s in self.components.items() if self.is_struct(s)
+        }
         while candidate in taken:
             n += 1
             candidate = f"{name}{n}"

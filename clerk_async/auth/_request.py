@@ -1,0 +1,357 @@
+"""authenticate_request: find the token of an incoming request, verify it, never raise."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any, Literal
+
+from .._errors import ClerkAPIError, ClerkError, TokenVerificationError
+from ._claims import ActorClaim, SessionClaims
+from ._keys import parse_pem
+from ._verify import (
+    OAUTH_JWT_TYPES,
+    SESSION_TYPES,
+    ParsedToken,
+    client_resolver,
+    jwks_cache,
+    verify_parsed,
+)
+
+if TYPE_CHECKING:
+    from .._client import AsyncClerk
+
+__all__ = ["Auth", "MachineToken", "RequestState", "TokenType", "authenticate_request"]
+
+TokenType = Literal["session_token", "m2m_token", "api_key", "oauth_token"]
+AcceptsToken = TokenType | Literal["any"] | Sequence[TokenType]
+_ALL_TYPES: frozenset[str] = frozenset({"session_token", "m2m_token", "api_key", "oauth_token"})
+_OPAQUE_PREFIXES: tuple[tuple[str, TokenType], ...] = (
+    ("mt_", "m2m_token"),
+    ("ak_", "api_key"),
+    ("oat_", "oauth_token"),
+)
+# Machine-to-machine JWTs are issued for machines, whose ids carry this prefix.
+_MACHINE_SUBJECT_PREFIX = "mch_"
+_SESSION_COOKIE = "__session"
+_JWT_MACHINE_TYPES = SESSION_TYPES | OAUTH_JWT_TYPES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MachineToken:
+    """What Clerk says about an opaque machine token (or a JWT one, from its claims)."""
+
+    id: str | None
+    subject: str | None
+    scopes: tuple[str, ...] = ()
+    client_id: str | None = None
+    claims: Any = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Auth:
+    """Who made the request, as application code reads it.
+
+    ``is_authenticated`` is False for a signed-out request, whose other fields are None.
+    For session tokens, the organization fields are normalised across token versions.
+    """
+
+    is_authenticated: bool
+    token_type: TokenType | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    session_status: str | None = None
+    org_id: str | None = None
+    org_slug: str | None = None
+    org_role: str | None = None
+    org_permissions: tuple[str, ...] = ()
+    factor_verification_age: tuple[int, ...] | None = None
+    actor: ActorClaim | None = None
+    claims: SessionClaims | None = None
+    machine: MachineToken | None = None
+
+    @property
+    def subject(self) -> str | None:
+        """The user id for sessions; the machine, user or org the token was issued to."""
+        if self.machine is not None:
+            return self.machine.subject
+        return self.user_id
+
+    def has(self, *, permission: str | None = None, role: str | None = None) -> bool:
+        """Whether the active organization grants ``permission`` and/or ``role``."""
+        if not self.is_authenticated or (permission is None and role is None):
+            return False
+        if permission is not None and permission not in self.org_permissions:
+            return False
+        return role is None or self.org_role == role
+
+
+_SIGNED_OUT = Auth(is_authenticated=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestState:
+    """The outcome of :func:`authenticate_request`.
+
+    ``reason`` and ``message`` say why a request is signed out (``reason`` is Clerk's string,
+    such as ``token-expired``); ``claims`` are set for verified JWTs, ``machine`` for machine
+    tokens.
+    """
+
+    is_signed_in: bool
+    reason: str | None = None
+    message: str | None = None
+    token: str | None = None
+    token_type: TokenType | None = None
+    claims: SessionClaims | None = None
+    machine: MachineToken | None = None
+
+    @property
+    def status(self) -> str:
+        return "signed-in" if self.is_signed_in else "signed-out"
+
+    def to_auth(self) -> Auth:
+        """The auth object for application code; signed out unless ``is_signed_in``."""
+        if not self.is_signed_in:
+            return _SIGNED_OUT
+        if self.token_type == "session_token" and self.claims is not None:
+            c = self.claims
+            return Auth(
+                is_authenticated=True,
+                token_type="session_token",
+                user_id=c.sub,
+                session_id=c.sid,
+                session_status=c.sts,
+                org_id=c.org_id,
+                org_slug=c.org_slug,
+                org_role=c.org_role,
+                org_permissions=tuple(c.org_permissions or ()),
+                factor_verification_age=tuple(c.fva) if c.fva is not None else None,
+                actor=c.act,
+                claims=c,
+            )
+        return Auth(
+            is_authenticated=True,
+            token_type=self.token_type,
+            claims=self.claims,
+            machine=self.machine,
+        )
+
+
+def _signed_out(
+    reason: str, message: str, token: str | None = None, token_type: TokenType | None = None
+) -> RequestState:
+    return RequestState(
+        is_signed_in=False, reason=reason, message=message, token=token, token_type=token_type
+    )
+
+
+def _accepted(accepts_token: AcceptsToken) -> frozenset[str]:
+    if accepts_token == "any":
+        return _ALL_TYPES
+    if isinstance(accepts_token, str):
+        names: Iterable[str] = (accepts_token,)
+    else:
+        names = accepts_token
+    accepted = frozenset(names)
+    unknown = accepted - _ALL_TYPES
+    if unknown:
+        raise ValueError(f"unknown token types in accepts_token: {sorted(unknown)}")
+    return accepted
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """One header from a Starlette/aiohttp headers object or a plain mapping, any case."""
+    value = headers.get(name)
+    if value is None and isinstance(headers, dict):
+        lowered = name.lower()
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == lowered:
+                value = item
+                break
+    return value if isinstance(value, str) else None
+
+
+def token_from_request(request: Any) -> tuple[str | None, bool]:
+    """The request's token and whether it came from the session cookie.
+
+    ``Authorization: Bearer`` wins over the ``__session`` cookie, as in Clerk's SDKs.
+    """
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        if not isinstance(request, Mapping):
+            raise TypeError(
+                "request must be a Starlette/FastAPI or aiohttp request, or a mapping of headers"
+            )
+        headers = request
+    authorization = _header(headers, "Authorization")
+    if authorization:
+        scheme, _, credentials = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip(), False
+    cookies = getattr(request, "cookies", None)
+    if isinstance(cookies, Mapping):
+        value = cookies.get(_SESSION_COOKIE)
+        if value:
+            return str(value), True
+        return None, False
+    raw = _header(headers, "Cookie")
+    if raw and _SESSION_COOKIE in raw:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(raw)
+        except CookieError:
+            return None, False
+        morsel = jar.get(_SESSION_COOKIE)
+        if morsel is not None and morsel.value:
+            return morsel.value, True
+    return None, False
+
+
+def _jwt_type(parsed: ParsedToken) -> TokenType:
+    if parsed.typ in OAUTH_JWT_TYPES:
+        return "oauth_token"
+    claims = parsed.decode_claims()
+    if claims.sub and claims.sub.startswith(_MACHINE_SUBJECT_PREFIX):
+        return "m2m_token"
+    return "session_token"
+
+
+async def authenticate_request(
+    clerk: AsyncClerk,
+    request: Any,
+    *,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    accepts_token: AcceptsToken = "session_token",
+    jwt_key: str | None = None,
+    clock_skew: float = 5.0,
+    treat_pending_as_signed_out: bool = True,
+) -> RequestState:
+    """Authenticate an incoming request; a bad or missing token gives a signed-out state.
+
+    Args:
+        request: a Starlette/FastAPI request, an aiohttp request, or a mapping of headers.
+        authorized_parties: the origins allowed in the ``azp`` claim, for example
+            ``["https://example.com"]``.
+        audience: when given, the ``aud`` claim must contain one of these.
+        accepts_token: ``"session_token"`` (the default), ``"m2m_token"``, ``"api_key"``,
+            ``"oauth_token"``, a list of these, or ``"any"``. Other tokens are refused with
+            ``token-type-mismatch``.
+        jwt_key: the instance's PEM public key, to verify JWTs without fetching the JWKS.
+        clock_skew: the leeway for ``exp``, ``nbf`` and ``iat``, in seconds.
+        treat_pending_as_signed_out: sessions with ``sts: pending`` (a task such as choosing
+            an organization is still open) are signed out unless this is False.
+    """
+    accepted = _accepted(accepts_token)
+    token, from_cookie = token_from_request(request)
+    if token is None:
+        if "session_token" in accepted:
+            return _signed_out("session-token-missing", "no session token in the request")
+        return _signed_out("token-missing", "no bearer token in the request")
+
+    for prefix, opaque_type in _OPAQUE_PREFIXES:
+        if token.startswith(prefix):
+            if opaque_type not in accepted or from_cookie:
+                return _mismatch(token, opaque_type, accepted)
+            return await _verify_opaque(clerk, token, opaque_type)
+
+    try:
+        parsed = ParsedToken(token)
+        token_type = _jwt_type(parsed)
+    except TokenVerificationError as exc:
+        return _signed_out(exc.reason, exc.message, token)
+    if token_type not in accepted or (from_cookie and token_type != "session_token"):
+        return _mismatch(token, token_type, accepted)
+    try:
+        if jwt_key is not None:
+            claims = await verify_parsed(
+                parsed,
+                key=parse_pem(jwt_key),
+                authorized_parties=authorized_parties,
+                audience=audience,
+                clock_skew=clock_skew,
+                types=SESSION_TYPES if token_type == "session_token" else _JWT_MACHINE_TYPES,
+            )
+        else:
+            cache = jwks_cache(clerk)
+            claims = await verify_parsed(
+                parsed,
+                resolve=client_resolver(clerk, cache),
+                cache=cache,
+                authorized_parties=authorized_parties,
+                audience=audience,
+                clock_skew=clock_skew,
+                types=SESSION_TYPES if token_type == "session_token" else _JWT_MACHINE_TYPES,
+            )
+    except TokenVerificationError as exc:
+        return _signed_out(exc.reason, exc.message, token, token_type)
+
+    if token_type != "session_token":
+        scopes = tuple(claims.scope.split()) if claims.scope else ()
+        machine = MachineToken(
+            id=claims.jti, subject=claims.sub, scopes=scopes, client_id=claims.client_id
+        )
+        return RequestState(
+            is_signed_in=True, token=token, token_type=token_type, claims=claims, machine=machine
+        )
+    if claims.sts == "pending" and treat_pending_as_signed_out:
+        return RequestState(
+            is_signed_in=False,
+            reason="session-token-pending",
+            message="the session is pending: a session task is still open",
+            token=token,
+            token_type="session_token",
+            claims=claims,
+        )
+    return RequestState(is_signed_in=True, token=token, token_type="session_token", claims=claims)
+
+
+def _mismatch(token: str, token_type: TokenType, accepted: frozenset[str]) -> RequestState:
+    return _signed_out(
+        "token-type-mismatch",
+        f"a {token_type} is not accepted here (accepted: {', '.join(sorted(accepted))})",
+        token,
+        token_type,
+    )
+
+
+async def _verify_opaque(clerk: AsyncClerk, token: str, token_type: TokenType) -> RequestState:
+    """Ask Clerk about an opaque machine token; a 4xx answer means it is not valid."""
+    try:
+        if token_type == "m2m_token":
+            m2m = await clerk.m2m.verify_token(token=token)
+            revoked, expired = m2m.revoked, m2m.expired
+            machine = MachineToken(
+                id=m2m.id, subject=m2m.subject, scopes=tuple(m2m.scopes or ()), claims=m2m.claims
+            )
+        elif token_type == "api_key":
+            key = await clerk.api_keys.verify(secret=token)
+            revoked, expired = key.revoked, key.expired
+            machine = MachineToken(
+                id=key.id, subject=key.subject, scopes=tuple(key.scopes), claims=key.claims
+            )
+        else:
+            oat = await clerk.oauth_access_tokens.verify(access_token=token)
+            revoked = bool(oat.revoked) or oat.active is False
+            expired = bool(oat.expired)
+            machine = MachineToken(
+                id=oat.id,
+                subject=oat.subject,
+                scopes=tuple(oat.scopes or ()),
+                client_id=oat.client_id,
+            )
+    except ClerkAPIError as exc:
+        if 400 <= exc.status < 500 and exc.status != 429:
+            return _signed_out(
+                "token-invalid", f"Clerk refused the {token_type}: {exc}", token, token_type
+            )
+        return _signed_out("token-verification-failed", str(exc), token, token_type)
+    except ClerkError as exc:
+        return _signed_out("token-verification-failed", str(exc), token, token_type)
+    if revoked:
+        return _signed_out("token-invalid", f"the {token_type} was revoked", token, token_type)
+    if expired:
+        return _signed_out("token-expired", f"the {token_type} has expired", token, token_type)
+    return RequestState(is_signed_in=True, token=token, token_type=token_type, machine=machine)

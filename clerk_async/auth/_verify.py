@@ -1,0 +1,331 @@
+"""Local verification of Clerk JWTs: header, key, signature, then claims."""
+
+from __future__ import annotations
+
+import binascii
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import TYPE_CHECKING
+
+import msgspec
+from joserfc.jws import JWSRegistry
+from joserfc.util import urlsafe_b64decode
+
+from .._errors import TokenVerificationError
+from ._claims import SessionClaims
+from ._keys import RSA_ALGORITHMS, JWKSCache, PublicKey, parse_pem
+
+if TYPE_CHECKING:
+    from .._client import AsyncClerk
+    from ..models.jwks import JWKS
+
+__all__ = ["MAX_TOKEN_LENGTH", "ParsedToken", "jwks_cache", "parse_token", "verify_token"]
+
+DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
+# Clerk's tokens are a few hundred bytes to a few kB; refusing huge ones bounds the work an
+# anonymous caller can cause before the signature is checked.
+MAX_TOKEN_LENGTH = 16 * 1024
+SESSION_TYPES = frozenset({"JWT"})
+OAUTH_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+_ALGORITHMS = {name: JWSRegistry.algorithms[name] for name in RSA_ALGORITHMS}
+
+
+class _Header(msgspec.Struct):
+    alg: str | None = None
+    typ: str | None = None
+    kid: str | None = None
+
+
+_decode_header = msgspec.json.Decoder(_Header).decode
+_decode_claims = msgspec.json.Decoder(SessionClaims).decode
+
+
+class ParsedToken:
+    """A compact JWS split and decoded once; nothing in it is trusted yet."""
+
+    __slots__ = ("alg", "claims", "kid", "payload", "signature", "signing_input", "typ")
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token:
+            raise _invalid("the token is empty or not a string")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _invalid(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+        try:
+            data = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise _invalid("the token holds non-ASCII characters") from None
+        parts = data.split(b".")
+        if len(parts) != 3:
+            raise _invalid("a JWT has three dot-separated parts")
+        try:
+            header = _decode_header(urlsafe_b64decode(parts[0]))
+            self.payload = urlsafe_b64decode(parts[1])
+            self.signature = urlsafe_b64decode(parts[2])
+        except (binascii.Error, ValueError, msgspec.MsgspecError):
+            raise _invalid("the token is not valid base64url-encoded JSON") from None
+        self.alg = header.alg
+        self.typ = header.typ
+        self.kid = header.kid
+        self.signing_input = data[: len(parts[0]) + 1 + len(parts[1])]
+        self.claims: SessionClaims | None = None
+
+    def decode_claims(self) -> SessionClaims:
+        """The payload as typed claims (decoded once, then kept)."""
+        claims = self.claims
+        if claims is None:
+            try:
+                claims = _decode_claims(self.payload)
+            except msgspec.MsgspecError as exc:
+                raise _invalid(f"the payload is not a valid claims object: {exc}") from None
+            claims._payload = self.payload  # type: ignore[attr-defined]
+            self.claims = claims
+        return claims
+
+
+def parse_token(token: str) -> ParsedToken:
+    """Split and decode a token without verifying anything."""
+    return ParsedToken(token)
+
+
+def _invalid(message: str) -> TokenVerificationError:
+    return TokenVerificationError("token-invalid", message)
+
+
+KeyResolver = Callable[[str], Awaitable[PublicKey]]
+
+
+async def verify_parsed(
+    parsed: ParsedToken,
+    *,
+    key: PublicKey | None = None,
+    resolve: KeyResolver | None = None,
+    cache: JWKSCache | None = None,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+    types: frozenset[str] = SESSION_TYPES,
+) -> SessionClaims:
+    """Check a parsed token: header, key, signature, then claims; the claims if all pass."""
+    if parsed.typ is not None and parsed.typ not in types:
+        raise TokenVerificationError("token-invalid", f"unexpected token type (typ) {parsed.typ!r}")
+    alg = parsed.alg
+    if alg not in RSA_ALGORITHMS:
+        raise TokenVerificationError(
+            "token-invalid-algorithm", f"algorithm {alg!r} is not one of RS256, RS384, RS512"
+        )
+    if key is None:
+        kid = parsed.kid
+        if not kid:
+            raise TokenVerificationError("token-invalid", "the token has no key id (kid)")
+        key = cache.lookup(kid) if cache is not None else None
+        if key is None:
+            assert resolve is not None
+            key = await resolve(kid)
+    if key.alg is not None and key.alg != alg:
+        raise TokenVerificationError(
+            "token-invalid-algorithm", f"the key is for {key.alg}, the token says {alg}"
+        )
+    if not _ALGORITHMS[alg].verify(parsed.signing_input, parsed.signature, key.jwk):
+        raise TokenVerificationError("token-invalid-signature", "the signature does not match")
+    claims = parsed.decode_claims()
+    check_claims(
+        claims,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        clock_skew=clock_skew,
+    )
+    return claims
+
+
+def check_claims(
+    claims: SessionClaims,
+    *,
+    authorized_parties: Collection[str] | None,
+    audience: str | Iterable[str] | None,
+    clock_skew: float,
+    now: float | None = None,
+) -> None:
+    """The claim checks of Clerk's SDKs, each failing with its own reason."""
+    if not claims.sub:
+        raise TokenVerificationError(
+            "token-verification-failed", "the subject claim (sub) is required"
+        )
+    now = time.time() if now is None else now
+    if claims.exp is None:
+        raise TokenVerificationError(
+            "token-verification-failed", "the expiry claim (exp) is required"
+        )
+    if claims.exp <= now - clock_skew:
+        raise TokenVerificationError("token-expired", f"the token expired at {claims.exp:g}")
+    if claims.nbf is not None and claims.nbf > now + clock_skew:
+        raise TokenVerificationError(
+            "token-not-active-yet", f"the token is not valid before {claims.nbf:g}"
+        )
+    if claims.iat is not None and claims.iat > now + clock_skew:
+        raise TokenVerificationError(
+            "token-iat-in-the-future", f"the token was issued in the future ({claims.iat:g})"
+        )
+    if authorized_parties and claims.azp and claims.azp not in authorized_parties:
+        raise TokenVerificationError(
+            "token-invalid-authorized-parties",
+            f"authorized party (azp) {claims.azp!r} is not one of the allowed origins",
+        )
+    if audience is not None:
+        wanted = {audience} if isinstance(audience, str) else set(audience)
+        aud = claims.aud
+        given = {aud} if isinstance(aud, str) else set(aud or ())
+        if wanted and not wanted & given:
+            raise TokenVerificationError(
+                "token-verification-failed",
+                f"the audience claim (aud) {aud!r} matches none of {sorted(wanted)!r}",
+            )
+
+
+# Per client connection pool, then per (server_url, secret key): never shared across clients.
+_CLIENT_CACHES: weakref.WeakKeyDictionary[object, dict[tuple[str, str | None], JWKSCache]] = (
+    weakref.WeakKeyDictionary()
+)
+# The standalone verify_token's caches, which fetch through short-lived clients.
+_STANDALONE_CACHES: dict[tuple[str, str | None], JWKSCache] = {}
+
+
+def jwks_cache(
+    clerk: AsyncClerk,
+    *,
+    ttl: float | None = None,
+    refetch_cooldown: float | None = None,
+    failure_cooldown: float | None = None,
+) -> JWKSCache:
+    """The JWKS cache a client verifies with; the options, when given, reconfigure it.
+
+    The client and its :meth:`~AsyncClerk.with_options` copies share one cache, as they share
+    one connection pool.
+    """
+    per_pool = _CLIENT_CACHES.get(clerk._pool)
+    if per_pool is None:
+        per_pool = _CLIENT_CACHES[clerk._pool] = {}
+    cache_key = (clerk._config.server_url, clerk._config.bearer_auth)
+    cache = per_pool.get(cache_key)
+    if cache is None:
+        cache = per_pool[cache_key] = JWKSCache()
+    _configure(cache, ttl, refetch_cooldown, failure_cooldown)
+    return cache
+
+
+def standalone_jwks_cache(server_url: str, secret_key: str | None) -> JWKSCache:
+    cache_key = (server_url.rstrip("/"), secret_key)
+    cache = _STANDALONE_CACHES.get(cache_key)
+    if cache is None:
+        cache = _STANDALONE_CACHES[cache_key] = JWKSCache()
+    return cache
+
+
+def _configure(
+    cache: JWKSCache, ttl: float | None, refetch: float | None, failure: float | None
+) -> None:
+    if ttl is not None:
+        cache.ttl = ttl
+    if refetch is not None:
+        cache.refetch_cooldown = refetch
+    if failure is not None:
+        cache.failure_cooldown = failure
+
+
+def client_resolver(clerk: AsyncClerk, cache: JWKSCache) -> KeyResolver:
+    async def fetch() -> JWKS:
+        return await clerk.jwks.get_jwks()
+
+    async def resolve(kid: str) -> PublicKey:
+        return await cache.get(kid, fetch)
+
+    return resolve
+
+
+async def verify_token(
+    token: str,
+    *,
+    jwt_key: str | None = None,
+    secret_key: str | None = None,
+    server_url: str = DEFAULT_SERVER_URL,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> SessionClaims:
+    """Verify a Clerk session token and return its claims.
+
+    With ``jwt_key`` (the instance's PEM public key) nothing is fetched: the key is parsed
+    once and reused. Otherwise the instance's JWKS is fetched with ``secret_key`` (or the
+    ``CLERK_SECRET_KEY`` environment variable) from ``server_url`` and cached in this module,
+    per server and key; each fetch uses a short-lived client that is closed right after.
+
+    Raises:
+        TokenVerificationError: with Clerk's ``reason`` string when the token is refused or
+            no key could be loaded.
+    """
+    parsed = ParsedToken(token)
+    if jwt_key is not None:
+        return await verify_parsed(
+            parsed,
+            key=parse_pem(jwt_key),
+            authorized_parties=authorized_parties,
+            audience=audience,
+            clock_skew=clock_skew,
+        )
+    import os
+
+    from .._client import AsyncClerk
+
+    secret = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
+    if not secret:
+        raise TokenVerificationError(
+            "secret-key-invalid", "pass jwt_key, secret_key, or set CLERK_SECRET_KEY"
+        )
+    cache = standalone_jwks_cache(server_url, secret)
+
+    async def fetch() -> JWKS:
+        async with AsyncClerk(secret, server_url=server_url) as clerk:
+            return await clerk.jwks.get_jwks()
+
+    async def resolve(kid: str) -> PublicKey:
+        return await cache.get(kid, fetch)
+
+    return await verify_parsed(
+        parsed,
+        resolve=resolve,
+        cache=cache,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        clock_skew=clock_skew,
+    )
+
+
+async def verify_token_with_client(
+    clerk: AsyncClerk,
+    token: str,
+    *,
+    jwt_key: str | None = None,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+) -> SessionClaims:
+    """:func:`verify_token` with a client's secret key, connection pool and key cache."""
+    parsed = ParsedToken(token)
+    if jwt_key is not None:
+        return await verify_parsed(
+            parsed,
+            key=parse_pem(jwt_key),
+            authorized_parties=authorized_parties,
+            audience=audience,
+            clock_skew=clock_skew,
+        )
+    cache = jwks_cache(clerk)
+    return await verify_parsed(
+        parsed,
+        resolve=client_resolver(clerk, cache),
+        cache=cache,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        clock_skew=clock_skew,
+    )

@@ -1,0 +1,1 @@
+"""Framework glue: FastAPI dependencies and Starlette middleware (import the submodule you need)."""
