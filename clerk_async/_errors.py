@@ -116,6 +116,12 @@ class ClerkConnectionError(ClerkError):
         self.operation = operation
         self.attempts = attempts
 
+    def __str__(self) -> str:
+        # The attempt count is only known once the retry loop gives up, after the message
+        # was written by the attempt that failed.
+        message = super().__str__()
+        return f"{message} (after {self.attempts} attempts)" if self.attempts > 1 else message
+
 
 class ClerkTimeoutError(ClerkConnectionError):
     """An attempt took longer than its timeout, or the retry budget ran out."""

@@ -15,7 +15,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
@@ -248,7 +248,7 @@ async def request(
 
     started = time.monotonic()
     deadline = started + policy.total_timeout if policy.total_timeout is not None else None
-    waits = policy.waits()
+    waits: Iterator[float] | None = None  # built on the first retry: most calls never need it
     attempt = 0
     while True:
         attempt += 1
@@ -286,6 +286,8 @@ async def request(
             # a wait beyond the budget ends the call now rather than after a futile attempt.
             needed = retry_after
         else:
+            if waits is None:
+                waits = policy.waits()
             delay = needed = policy.jittered(next(waits))
         if deadline is not None and time.monotonic() + needed > deadline:
             _log_attempt(op, url, attempt, outcome + ", retry budget exhausted", None)
@@ -372,15 +374,13 @@ async def _send(
 
 
 def _final(error: ClerkError, attempts: int) -> ClerkError:
-    """The error to raise after the last attempt, its message saying how many were made.
+    """The error to raise after the last attempt, knowing how many attempts were made.
 
-    API errors already mention their attempts; a transport error's message is written by the
-    attempt that failed, before anyone knows it will be the last.
+    API errors are built with their attempt count; a transport error is built by the attempt
+    that failed, before anyone knows it will be the last.
     """
     if isinstance(error, ClerkConnectionError):
         error.attempts = attempts
-        if attempts > 1 and error.args:
-            error.args = (f"{error.args[0]} (after {attempts} attempts)", *error.args[1:])
     return error
 
 

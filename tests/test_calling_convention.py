@@ -16,7 +16,8 @@ import pytest
 from clerk_async import AsyncClerk, ClerkConfigurationError, ClerkDecodeError, __version__
 from clerk_async.models import User
 
-from .conftest import SECRET, RecordingServer, user_json
+from ._support import user_json
+from .conftest import SECRET, RecordingServer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 

@@ -16,7 +16,8 @@ from clerk_async.models import (
     User,
 )
 
-from .conftest import RecordingServer, user_json
+from ._support import user_json
+from .conftest import RecordingServer
 
 
 def decode(data: object, cls: type) -> object:

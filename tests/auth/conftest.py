@@ -17,6 +17,8 @@ from joserfc.jwk import RSAKey
 
 from clerk_async import AsyncClerk
 
+from .._support import serve
+
 SECRET_KEY = "sk_test_auth_suite_000000000000000000000000"
 KID = "ins_test_kid_1"
 
@@ -134,16 +136,9 @@ async def jwks_server(keys: Keys) -> AsyncIterator[JWKSServer]:
         "/v1/oauth_applications/access_tokens/verify",
     ):
         app.router.add_post(path, server.handle_machine)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    server.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve(app) as url:
+        server.url = url
         yield server
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from aiohttp import web
 from clerk_async import AsyncClerk
 from clerk_async.auth import RequestState
 
+from .._support import serve
 from .conftest import JWKSServer, Keys, default_claims
 
 Sign = Callable[..., str]
@@ -208,14 +209,8 @@ async def aiohttp_app(clerk: AsyncClerk) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/whoami", whoami)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url
 
 
 async def test_aiohttp_request(aiohttp_app: str, sign: Sign) -> None:

@@ -18,6 +18,8 @@ from itertools import pairwise
 
 from aiohttp import web
 
+from .._support import user_json
+
 Action = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SECRET = "sk_test_retrysuite0123456789abcdefghijklmnop"
@@ -28,47 +30,7 @@ _ERROR_BODY = {"errors": [{"code": "too_many_requests", "message": "Too many req
 
 def user_body(user_id: str = USER_ID) -> bytes:
     """A user as Clerk sends it, with every field the spec's ``User`` schema requires."""
-    user = {
-        "id": user_id,
-        "object": "user",
-        "external_id": None,
-        "primary_email_address_id": None,
-        "primary_phone_number_id": None,
-        "primary_web3_wallet_id": None,
-        "username": "ada",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "image_url": "https://img.clerk.com/placeholder",
-        "has_image": False,
-        "public_metadata": {},
-        "private_metadata": {},
-        "unsafe_metadata": {},
-        "email_addresses": [],
-        "phone_numbers": [],
-        "web3_wallets": [],
-        "passkeys": [],
-        "password_enabled": False,
-        "two_factor_enabled": False,
-        "totp_enabled": False,
-        "backup_code_enabled": False,
-        "mfa_enabled_at": None,
-        "mfa_disabled_at": None,
-        "external_accounts": [],
-        "saml_accounts": [],
-        "enterprise_accounts": [],
-        "last_sign_in_at": None,
-        "banned": False,
-        "locked": False,
-        "lockout_expires_in_seconds": None,
-        "verification_attempts_remaining": 100,
-        "updated_at": 1_714_000_000_000,
-        "created_at": 1_714_000_000_000,
-        "delete_self_enabled": True,
-        "create_organization_enabled": True,
-        "last_active_at": None,
-        "legal_accepted_at": None,
-    }
-    return json.dumps(user).encode()
+    return json.dumps(user_json(user_id)).encode()
 
 
 _USER = user_body()

@@ -64,14 +64,18 @@ def model_module(module: str, structs: list[StructDef], modules: dict[str, str])
     what = "shared by several resources" if module == COMMON else f"used by `clerk.{module}` only"
     return _module(
         f"Models {what}.\n\n{HEADER}",
-        _typing_imports(body) + _msgspec_imports(body) + [""] + local,
+        _typing_imports(body) + msgspec_imports(body) + [""] + local,
         [s.name for s in structs],
         body,
     )
 
 
 def _struct_source(struct: StructDef) -> str:
-    doc = _struct_doc(struct)
+    return struct_source(struct, _struct_doc(struct))
+
+
+def struct_source(struct: StructDef, doc: str) -> str:
+    """A model class: its docstring (already wrapped), its fields, its masked repr if any."""
     doc += '\n    """' if "\n" in doc else '"""'
     lines = [f"class {struct.name}(Model, kw_only=True):", f'    """{doc}', ""]
     lines += [f"    {field_line(f, struct.request)}" for f in struct.fields]
@@ -94,7 +98,7 @@ def _struct_doc(struct: StructDef) -> str:
     text = f"{source} of the Backend API. {role} {listed}{more}."
     if struct.secrets:
         text += "\n\nIts repr masks the credential fields, so it is safe to log."
-    return _wrap_doc(text, indent=4, first=0)
+    return wrap_doc(text, indent=4, first=0)
 
 
 def models_index(modules: dict[str, str]) -> str:
@@ -157,7 +161,7 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
     std.append(f"from collections.abc import {', '.join(collections)}")
     return _module(
         f"The `clerk.{resource}` resource.\n\n{HEADER}",
-        std + _typing_imports(body) + _msgspec_imports(body) + [""] + local,
+        std + _typing_imports(body) + msgspec_imports(body) + [""] + local,
         [cls],
         body,
     )
@@ -280,11 +284,11 @@ def _method_doc(op: OperationDef) -> str:
         parts.append("With no body field given, an empty JSON object is sent.")
     lines = ['        """' + parts[0], ""]
     for part in parts[1:]:
-        lines += [_wrap_doc(part, indent=8, first=8), ""]
+        lines += [wrap_doc(part, indent=8, first=8), ""]
     if op.params:
         lines.append("        Args:")
         for p in op.params:
-            lines.append(_wrap_doc(f"{p.name}: {_param_doc(p)}", indent=16, first=12))
+            lines.append(wrap_doc(f"{p.name}: {_param_doc(p)}", indent=16, first=12))
         lines.append(
             "            timeout, retries, extra_headers: per-call options; see"
             " `AsyncClerk`."
@@ -304,7 +308,7 @@ def _method_doc(op: OperationDef) -> str:
     statuses = ", ".join(str(s) for s in op.error_statuses)
     lines += ["", "        Raises:"]
     if errors:
-        lines.append(_wrap_doc(
+        lines.append(wrap_doc(
             f"{', '.join(errors)}: when Clerk answers {statuses} (all are `ClerkAPIError`).",
             indent=16, first=12,
         ))
@@ -388,19 +392,19 @@ def _typing_imports(body: str) -> list[str]:
     return [f"from typing import {', '.join(names)}"] if names else []
 
 
-def _msgspec_imports(body: str) -> list[str]:
+def msgspec_imports(body: str) -> list[str]:
     names = [n for n in ("UNSET", "UnsetType", "field") if re.search(rf"\b{n}\b(?!\s*:)", body)]
     names = [n for n in names if n != "field" or "= field(" in body]
     return ["", f"from msgspec import {', '.join(names)}"] if names else []
 
 
-def _wrap_doc(text: str, indent: int, first: int | None = None, width: int = 96) -> str:
+def wrap_doc(text: str, indent: int, first: int | None = None, width: int = 96) -> str:
     """Fill text to the width; blank-line-separated paragraphs stay apart."""
     first = indent if first is None else first
     paragraphs = text.split("\n\n")
     if len(paragraphs) > 1:
-        rest = "\n\n".join(_wrap_doc(p, indent, indent, width) for p in paragraphs[1:])
-        return _wrap_doc(paragraphs[0], indent, first, width) + "\n\n" + rest
+        rest = "\n\n".join(wrap_doc(p, indent, indent, width) for p in paragraphs[1:])
+        return wrap_doc(paragraphs[0], indent, first, width) + "\n\n" + rest
     words, lines, line = text.split(), [], " " * first
     for word in words:
         if len(line) + len(word) + 1 > width and line.strip():

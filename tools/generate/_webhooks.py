@@ -18,7 +18,7 @@ import yaml
 
 from . import _emit
 from ._names import pascal
-from ._schemas import SchemaRegistry, StructDef, field_line
+from ._schemas import SchemaRegistry, StructDef
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "webhooks-2025-04-15.yml"
@@ -68,7 +68,7 @@ def events_module(spec: dict[str, Any]) -> str:
     base = ["Model"] + (["masked_repr"] if "masked_repr(" in body else [])
     typing = [n for n in ("Any", "ClassVar", "Literal", "TypeAlias") if re.search(rf"\b{n}\b", body)]
     imports = [f"from typing import {', '.join(typing)}"]
-    imports += _emit._msgspec_imports(body)
+    imports += _emit.msgspec_imports(body)
     imports += ["", f"from ..models._base import {', '.join(base)}"]
     exports = list(_HAND_SHAPED) + [cls for _, cls, _, _ in events] + list(registry.structs)
     listed = "".join(f"    {json.dumps(n)},\n" for n in sorted(exports, key=_all_key))
@@ -152,16 +152,7 @@ def _struct_source(struct: StructDef, events: list[str]) -> str:
         text += f" The `data` of {listed}."
     if struct.secrets:
         text += "\n\nIts repr masks the credential fields, so it is safe to log."
-    doc = _emit._wrap_doc(text, indent=4, first=0)
-    doc += '\n    """' if "\n" in doc else '"""'
-    lines = [f"class {struct.name}(Model, kw_only=True):", f'    """{doc}', ""]
-    lines += [f"    {field_line(f, request=False)}" for f in struct.fields]
-    if not struct.fields:
-        lines.pop()
-    if struct.secrets:
-        names = ", ".join(json.dumps(n) for n in struct.secrets)
-        lines += ["", f"    __repr__ = masked_repr({names})"]
-    return "\n".join(lines) + "\n"
+    return _emit.struct_source(struct, _emit.wrap_doc(text, indent=4, first=0))
 
 
 def _all_key(name: str) -> tuple[bool, str]:
