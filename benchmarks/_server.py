@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 from typing import Any
 
@@ -47,6 +48,18 @@ _LAST = [
     "Thompson",
     "Perlman",
 ]
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Stop a server process started by a benchmark: politely, then by force."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def user_id(index: int) -> str:

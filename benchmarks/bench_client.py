@@ -341,20 +341,9 @@ def _start_server() -> tuple[subprocess.Popen[str], str]:
     ready, _, _ = select.select([proc.stdout], [], [], 30)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("PORT "):
-        _stop_server(proc)
+        _server.stop(proc)
         raise SystemExit(f"the benchmark server did not start (said {line!r})")
     return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
-
-
-def _stop_server(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def _run_worker(client: str, base_url: str, calls: int, concurrency: int) -> dict[str, Any]:
@@ -548,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     rounds[client].append(result)
     finally:
-        _stop_server(server)
+        _server.stop(server)
 
     results: dict[str, dict[str, Any]] = {}
     for client in CLIENTS:

@@ -130,12 +130,7 @@ class ServerProcess:
         self.base_url = self.origin + "/v1"
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        _server.stop(self.process)
 
 
 async def _admin(origin: str, method: str, path: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._bulk import Outcome
     from ._client import API_VERSION, DEFAULT_SERVER_URL, AsyncClerk
     from ._errors import (
         AuthenticationError,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from ._pagination import AsyncPager, Page
     from ._retry import RetryConfig
     from ._transport import FileInput, Timeout
     from .auth import Auth, RequestState, SessionClaims, verify_token
@@ -59,6 +61,9 @@ _EXPORTS = {
     "TokenVerificationError": "_errors",
     "UnprocessableEntityError": "_errors",
     "WebhookVerificationError": "_errors",
+    "Outcome": "_bulk",
+    "AsyncPager": "_pagination",
+    "Page": "_pagination",
     "RetryConfig": "_retry",
     "FileInput": "_transport",
     "Timeout": "_transport",
@@ -72,6 +77,7 @@ __all__ = [
     "API_VERSION",
     "DEFAULT_SERVER_URL",
     "AsyncClerk",
+    "AsyncPager",
     "Auth",
     "AuthenticationError",
     "BadRequestError",
@@ -86,6 +92,8 @@ __all__ = [
     "ErrorDetail",
     "FileInput",
     "NotFoundError",
+    "Outcome",
+    "Page",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestState",

@@ -18,11 +18,12 @@ from ._version import __version__
 from .resources import Resources
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
     from typing import Any
 
     import aiohttp
 
+    from ._bulk import Outcome
     from .auth._claims import SessionClaims
     from .auth._request import AcceptsToken, RequestState
 
@@ -31,6 +32,7 @@ __all__ = ["API_VERSION", "DEFAULT_SERVER_URL", "AsyncClerk"]
 DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
 API_VERSION = "2026-05-12"
 T = TypeVar("T")
+R = TypeVar("R")
 _DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_RETRY = RetryConfig()
 _USER_AGENT = f"clerk_async/{__version__} python/{platform.python_version()}"
@@ -53,8 +55,11 @@ class AsyncClerk(Resources):
         timeout: the limit for each attempt, in seconds or as a :class:`Timeout`.
         retry: the default :class:`RetryConfig`; ``False`` disables retries.
         max_connections: the size of the connection pool.
-        max_concurrency: at most this many requests in flight at once, whatever the number of
-            tasks; the others wait without holding a connection. ``None`` for no limit.
+        max_concurrency: at most this many requests in flight at once, however many tasks
+            call; the others queue in order without holding a connection and without their
+            wait counting against any timeout. Defaults to ``max_connections``; with your own
+            ``session`` it defaults to no limit (the session's connector limits instead).
+            See docs/bulk.md for how it meets the pool and 429 retries.
         session: an aiohttp session to send on instead of our own. It is never closed by us,
             and ``max_connections`` does not apply to it.
         headers: extra headers sent with every call.
@@ -76,7 +81,11 @@ class AsyncClerk(Resources):
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1, or None for no limit")
+            raise ValueError("max_concurrency must be at least 1, or None for the default")
+        if max_concurrency is None and session is None:
+            # Queueing in our limiter costs no timeout; queueing in aiohttp's pool would count
+            # against each attempt's connect timeout, so a large gather would time out.
+            max_concurrency = max_connections
         key = bearer_auth if bearer_auth is not None else os.environ.get("CLERK_SECRET_KEY")
         self._config = Config(
             server_url=server_url.rstrip("/"),
@@ -176,6 +185,36 @@ class AsyncClerk(Resources):
             retries=retries,
             extra_headers=extra_headers,
         )
+
+    async def map(
+        self,
+        fn: Callable[[T], Awaitable[R]],
+        items: Iterable[T],
+        *,
+        concurrency: int | None = None,
+    ) -> list[Outcome[T, R]]:
+        """Apply a coroutine function to every item, a bounded number at a time.
+
+        ::
+
+            outcomes = await clerk.map(clerk.users.ban, user_ids)
+            failed = [o for o in outcomes if not o.ok]
+
+        One :class:`Outcome` per item, in the items' order, holds the value returned or the
+        exception raised (after that call's own retries): one failure does not stop the job.
+        Cancelling the job cancels the calls in flight and raises. Exceptions that are not
+        ``Exception`` (cancellation, ``KeyboardInterrupt``) are never captured.
+
+        Args:
+            fn: called once per item, for example a resource method.
+            items: the items; read into a list first.
+            concurrency: at most this many calls of ``fn`` at once. Defaults to the client's
+                ``max_concurrency`` (else ``max_connections``), which bounds the requests in
+                flight in any case.
+        """
+        from ._bulk import map_bounded
+
+        return await map_bounded(fn, items, concurrency or self._pool.capacity)
 
     async def verify_token(
         self,

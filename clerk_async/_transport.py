@@ -87,6 +87,8 @@ class Operation(Generic[T]):
         empty_body: send ``{}`` when no body field is given (the body is required).
         authenticated: whether the call needs the secret key.
         deprecated: emit a ``DeprecationWarning`` on every call.
+        items_key: for a list operation whose answer is an object, the key of its item
+            array (see :mod:`clerk_async._pagination`).
     """
 
     name: str
@@ -99,6 +101,7 @@ class Operation(Generic[T]):
     empty_body: bool = False
     authenticated: bool = True
     deprecated: bool = False
+    items_key: str = "data"
     path_params: tuple[str, ...] = field(init=False, repr=False)
     _path_format: str = field(init=False, repr=False)
 
@@ -152,6 +155,8 @@ class Pool:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._max_concurrency = max_concurrency
+        self.capacity = max_concurrency or max_connections
+        """How many requests this pool is meant to carry at once, for sizing bulk jobs."""
         self._limiter: anyio.CapacityLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False

@@ -2,10 +2,11 @@
 
 Without ``CLERK_SECRET_KEY`` in the environment, the tour runs against FakeClerk, an imitation
 of Clerk's Backend API served on 127.0.0.1, so it needs no account and no network: it creates,
-reads, updates, lists and deletes a user, creates an organization, then sends 50 requests at
-once. With ``CLERK_SECRET_KEY`` set, it only reads from your instance: the user count, the
-five newest users and the five newest organizations. ``CLERK_API_URL`` (default
-``https://api.clerk.com``, without the ``/v1``) points that read-only tour elsewhere.
+reads, updates, lists (one page, then every page) and deletes a user, creates an organization,
+then sends 50 requests at once. With ``CLERK_SECRET_KEY`` set, it only reads from your
+instance: the user count, the five newest users and the five newest organizations.
+``CLERK_API_URL`` (default ``https://api.clerk.com``, without the ``/v1``) points that
+read-only tour elsewhere.
 
 Run it with ``python examples/demo.py``.
 """
@@ -56,6 +57,10 @@ async def offline_tour() -> None:
             users = await clerk.users.list(limit=5)
             names = ", ".join(f"{u.first_name} {u.last_name}" for u in users)
             step("users.list", f"{len(users)} newest users: {names}")
+
+            sent = len(fake.requests)
+            every = [u.id async for u in clerk.users.list(limit=20)]
+            step("users.list, all pages", f"{len(every)} users in {len(fake.requests) - sent} requests")
 
             organization = await clerk.organizations.create(
                 name="Analytical Engines", created_by=user.id
@@ -109,9 +114,9 @@ async def live_tour() -> None:
         organizations = await clerk.organizations.list(limit=5)
         step(
             "organizations.list",
-            f"{organizations.total_count} organizations, the {len(organizations.data)} newest:",
+            f"{organizations.total_count} organizations, the {len(organizations)} newest:",
         )
-        for organization in organizations.data:
+        for organization in organizations:
             print(f"  {'':<22}   {organization.id}  {organization.name} ({organization.slug})")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +21,17 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Return once ``condition()`` holds; fail after ``seconds``. For state that a server
+    changes without signalling it, such as FakeClerk's request log."""
+
+    async def poll() -> None:
+        while not condition():  # noqa: ASYNC110  # no event exists to wait on
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), seconds)
 
 
 def user_json(user_id: str = "user_2abc", **overrides: Any) -> dict[str, Any]:

@@ -108,3 +108,20 @@ def test_rejects_nonsensical_counts(bad: list[str]) -> None:
     done = _run(*bad)
     assert done.returncode == 2
     assert "must be at least 1" in done.stderr
+
+
+EXPORT = ROOT / "benchmarks" / "bench_export.py"
+EXPORT_ROW = r"\s+(\d+\.\d{3})\s+([\d,]+)\s+(\d+)\s*$"
+
+
+def test_export_benchmark_quick_run_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXPORT), "--quick", "--latency", "5", "--work", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Exporting 2,000 users in pages of 500 (5 requests)" in done.stdout
+    assert re.search(rf"^clerk_async{EXPORT_ROW}", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(rf"^clerk_async, no prefetch{EXPORT_ROW}", done.stdout, re.MULTILINE)
+    official = re.search(rf"^clerk-backend-api{EXPORT_ROW}", done.stdout, re.MULTILINE)
+    assert official if _official_installed() else "not installed" in done.stdout, done.stdout

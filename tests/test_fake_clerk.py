@@ -1009,8 +1009,8 @@ async def test_sdk_models_decode_the_fakes_answers(fake: FakeClerk) -> None:
         organization = await clerk.organizations.create(name="Acme", created_by=user.id)
         assert isinstance(organization, Organization) and organization.slug == "acme"
         listing = await clerk.organizations.list(limit=5, include_members_count=True)
-        assert isinstance(listing, Organizations) and listing.total_count == 1
-        assert listing.data[0].members_count == 1
+        assert isinstance(listing.raw, Organizations) and listing.total_count == 1
+        assert listing[0].members_count == 1 and not listing.has_next
         assert (await clerk.organizations.get("acme")).id == organization.id
 
         fake.jwks = [
@@ -1037,7 +1037,7 @@ async def test_sdk_retries_injected_failures(fake: FakeClerk) -> None:
     retry = RetryConfig(max_retries=2, initial_delay=0.01, jitter=None)
     async with AsyncClerk(bearer_auth=fake.secret_key, server_url=fake.url, retry=retry) as clerk:
         fake.fail_next(503, times=2)
-        assert await clerk.users.list() == []
+        assert (await clerk.users.list()).items == []
         assert len(fake.requests) == 3
         fake.fail_next(503, times=3)
         with pytest.raises(ServerError) as caught:
@@ -1080,6 +1080,7 @@ def test_demo_runs_offline() -> None:
     ):
         assert re.search(rf"^  {re.escape(label)}\s+\S", out, re.MULTILINE), label
     assert "first_name is now 'Augusta Ada'" in out
+    assert "users.list, all pages  51 users in 3 requests" in out  # 50 seeded + Ada, 20 a page
     assert re.search(r"deleted=True", out)
     assert re.search(r"^50 concurrent users\.get calls: 50 succeeded in \d+ ms", out, re.MULTILINE)
     assert out.rstrip().endswith("done")

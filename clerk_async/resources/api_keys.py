@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.api_keys import APIKey, APIKey2, APIKey3, GetApiKeySecretResponse, GetApiKeysResponse
@@ -124,19 +125,19 @@ class APIKeysResource(Resource):
         )
 
 
-    async def list(
+    def list(
         self,
         *,
         type: str | UnsetType = UNSET,
         subject: str,
         include_invalid: Literal["true", "false"] | str | UnsetType = UNSET,
-        limit: float | UnsetType = UNSET,
-        offset: float | UnsetType = UNSET,
+        limit: int | UnsetType = UNSET,
+        offset: int | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> GetApiKeysResponse:
+    ) -> AsyncPager[APIKey2]:
         """Get API Keys.
 
         `GET /api_keys` (operation `getApiKeys`).
@@ -152,14 +153,19 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `GetApiKeysResponse` decoded from Clerk's answer.
+            `AsyncPager[APIKey2]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `GetApiKeysResponse`), or `async for` over every `APIKey2` of
+            every page.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "type": type,

@@ -10,12 +10,15 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.billing import (
+    BillingPaymentAttempt,
     BillingPriceResponse,
     BillingStatement,
     CommerceDiscountRedemptionResponse,
+    CommercePlan,
     CommercePriceTransitionResponse,
     CommerceSubscriptionItem2,
     PaginatedBillingPaymentAttemptResponse,
@@ -115,7 +118,7 @@ _GET_STATEMENT_PAYMENT_ATTEMPTS = Operation(
 class BillingResource(Resource):
     """Operations on `clerk.billing`."""
 
-    async def list_plans(
+    def list_plans(
         self,
         *,
         paginated: bool | UnsetType = UNSET,
@@ -125,7 +128,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PaginatedCommercePlanResponse:
+    ) -> AsyncPager[CommercePlan]:
         """List all billing plans.
 
         `GET /billing/plans` (operation `GetCommercePlanList`).
@@ -138,14 +141,19 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `PaginatedCommercePlanResponse` decoded from Clerk's answer.
+            `AsyncPager[CommercePlan]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `PaginatedCommercePlanResponse`), or `async for` over every
+            `CommercePlan` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
                 Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_PLANS,
             query={
                 "paginated": paginated,
@@ -159,7 +167,7 @@ class BillingResource(Resource):
         )
 
 
-    async def list_prices(
+    def list_prices(
         self,
         *,
         paginated: bool | UnsetType = UNSET,
@@ -169,7 +177,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PaginatedBillingPriceResponse:
+    ) -> AsyncPager[BillingPriceResponse]:
         """List all billing prices.
 
         `GET /billing/prices` (operation `GetBillingPriceList`).
@@ -182,15 +190,20 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `PaginatedBillingPriceResponse` decoded from Clerk's answer.
+            `AsyncPager[BillingPriceResponse]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `PaginatedBillingPriceResponse`), or `async for` over
+            every `BillingPriceResponse` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, ServerError,
                 UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_PRICES,
             query={
                 "paginated": paginated,
@@ -258,7 +271,7 @@ class BillingResource(Resource):
         )
 
 
-    async def list_subscription_items(
+    def list_subscription_items(
         self,
         *,
         paginated: bool | UnsetType = UNSET,
@@ -272,7 +285,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PaginatedCommerceSubscriptionItemResponse:
+    ) -> AsyncPager[CommerceSubscriptionItem]:
         """List all subscription items.
 
         `GET /billing/subscription_items` (operation `GetCommerceSubscriptionItemList`).
@@ -290,14 +303,19 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `PaginatedCommerceSubscriptionItemResponse` decoded from Clerk's answer.
+            `AsyncPager[CommerceSubscriptionItem]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `PaginatedCommerceSubscriptionItemResponse`), or
+            `async for` over every `CommerceSubscriptionItem` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
                 Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_SUBSCRIPTION_ITEMS,
             query={
                 "paginated": paginated,
@@ -521,7 +539,7 @@ class BillingResource(Resource):
         )
 
 
-    async def list_statements(
+    def list_statements(
         self,
         *,
         paginated: bool | UnsetType = UNSET,
@@ -530,7 +548,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PaginatedBillingStatementResponse:
+    ) -> AsyncPager[BillingStatement]:
         """List all billing statements.
 
         `GET /billing/statements` (operation `GetBillingStatementList`).
@@ -542,14 +560,19 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `PaginatedBillingStatementResponse` decoded from Clerk's answer.
+            `AsyncPager[BillingStatement]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `PaginatedBillingStatementResponse`), or `async for` over
+            every `BillingStatement` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
                 Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_STATEMENTS,
             query={
                 "paginated": paginated,
@@ -596,7 +619,7 @@ class BillingResource(Resource):
         )
 
 
-    async def get_statement_payment_attempts(
+    def get_statement_payment_attempts(
         self,
         statement_id: str,
         *,
@@ -606,7 +629,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PaginatedBillingPaymentAttemptResponse:
+    ) -> AsyncPager[BillingPaymentAttempt]:
         """List payment attempts for a billing statement.
 
         `GET /billing/statements/{statementID}/payment_attempts` (operation
@@ -620,15 +643,20 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `PaginatedBillingPaymentAttemptResponse` decoded from Clerk's answer.
+            `AsyncPager[BillingPaymentAttempt]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `PaginatedBillingPaymentAttemptResponse`), or `async
+            for` over every `BillingPaymentAttempt` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, ServerError,
                 UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_STATEMENT_PAYMENT_ATTEMPTS,
             (statement_id,),
             query={

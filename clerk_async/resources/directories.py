@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -82,7 +83,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
 class DirectoriesResource(Resource):
     """Operations on `clerk.directories`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -90,7 +91,7 @@ class DirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DirectoryList:
+    ) -> AsyncPager[Directory]:
         """List all directories.
 
         `GET /directories` (operation `ListDirectories`).
@@ -101,14 +102,19 @@ class DirectoriesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `DirectoryList` decoded from Clerk's answer.
+            `AsyncPager[Directory]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `DirectoryList`), or `async for` over every `Directory` of every
+            page.
 
         Raises:
             AuthenticationError, PermissionDeniedError: when Clerk answers 401, 403 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

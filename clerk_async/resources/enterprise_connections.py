@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -20,6 +21,7 @@ from ..models.enterprise_connections import (
     CreateEnterpriseConnectionSAML,
     EnterpriseConnection,
     EnterpriseConnections,
+    EnterpriseConnectionTestRun,
     EnterpriseConnectionTestRunResponse,
     EnterpriseConnectionTestRuns,
     UpdateEnterpriseConnectionOidc,
@@ -80,7 +82,7 @@ _CREATE_TEST_RUN = Operation(
 class EnterpriseConnectionsResource(Resource):
     """Operations on `clerk.enterprise_connections`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -90,7 +92,7 @@ class EnterpriseConnectionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EnterpriseConnections:
+    ) -> AsyncPager[EnterpriseConnection]:
         """List enterprise connections.
 
         `GET /enterprise_connections` (operation `ListEnterpriseConnections`).
@@ -103,14 +105,19 @@ class EnterpriseConnectionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `EnterpriseConnections` decoded from Clerk's answer.
+            `AsyncPager[EnterpriseConnection]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `EnterpriseConnections`), or `async for` over every
+            `EnterpriseConnection` of every page.
 
         Raises:
             ClerkAPIError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
                 402, 403, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,
@@ -329,7 +336,7 @@ class EnterpriseConnectionsResource(Resource):
         )
 
 
-    async def list_test_runs(
+    def list_test_runs(
         self,
         enterprise_connection_id: str,
         *,
@@ -339,7 +346,7 @@ class EnterpriseConnectionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EnterpriseConnectionTestRuns:
+    ) -> AsyncPager[EnterpriseConnectionTestRun]:
         """List enterprise connection test runs.
 
         `GET /enterprise_connections/{enterprise_connection_id}/test_runs` (operation
@@ -355,14 +362,19 @@ class EnterpriseConnectionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `EnterpriseConnectionTestRuns` decoded from Clerk's answer.
+            `AsyncPager[EnterpriseConnectionTestRun]`, which sends nothing until used: await it
+            for one `Page` (Clerk's answer is `EnterpriseConnectionTestRuns`), or `async for`
+            over every `EnterpriseConnectionTestRun` of every page.
 
         Raises:
             ClerkAPIError, NotFoundError, PermissionDeniedError, UnprocessableEntityError: when
                 Clerk answers 402, 403, 404, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_TEST_RUNS,
             (enterprise_connection_id,),
             query={

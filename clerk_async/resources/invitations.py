@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.invitations import CreateBulkInvitationsItem, Invitation, InvitationRevoked
@@ -94,7 +95,7 @@ class InvitationsResource(Resource):
         )
 
 
-    async def list(
+    def list(
         self,
         *,
         status: Literal["pending", "accepted", "revoked", "expired"] | str | UnsetType = UNSET,
@@ -106,7 +107,7 @@ class InvitationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> builtins.list[Invitation]:
+    ) -> AsyncPager[Invitation]:
         """List all invitations.
 
         `GET /invitations` (operation `ListInvitations`).
@@ -122,12 +123,17 @@ class InvitationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `list[Invitation]` decoded from Clerk's answer.
+            `AsyncPager[Invitation]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `list[Invitation]`), or `async for` over every `Invitation` of
+            every page.
 
         Raises:
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "status": status,

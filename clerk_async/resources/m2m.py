@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.m2m import GetM2MTokensResponse, MachineToMachineToken, MachineToMachineToken2
@@ -26,7 +27,13 @@ _CREATE_TOKEN = Operation(
     body="json",
     empty_body=True,
 )
-_LIST_TOKENS = Operation("m2m.list_tokens", "GET", "/m2m_tokens", response=GetM2MTokensResponse)
+_LIST_TOKENS = Operation(
+    "m2m.list_tokens",
+    "GET",
+    "/m2m_tokens",
+    response=GetM2MTokensResponse,
+    items_key="m2m_tokens",
+)
 _REVOKE_TOKEN = Operation(
     "m2m.revoke_token",
     "POST",
@@ -96,18 +103,18 @@ class M2MResource(Resource):
         )
 
 
-    async def list_tokens(
+    def list_tokens(
         self,
         *,
         subject: str,
         revoked: bool | UnsetType = UNSET,
         expired: bool | UnsetType = UNSET,
-        limit: float | UnsetType = UNSET,
-        offset: float | UnsetType = UNSET,
+        limit: int | UnsetType = UNSET,
+        offset: int | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> GetM2MTokensResponse:
+    ) -> AsyncPager[MachineToMachineToken2]:
         """Get M2M Tokens.
 
         `GET /m2m_tokens` (operation `getM2MTokens`).
@@ -121,14 +128,19 @@ class M2MResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `GetM2MTokensResponse` decoded from Clerk's answer.
+            `AsyncPager[MachineToMachineToken2]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `GetM2MTokensResponse`), or `async for` over every
+            `MachineToMachineToken2` of every page.
 
         Raises:
             BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
                 404 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_TOKENS,
             query={
                 "subject": subject,

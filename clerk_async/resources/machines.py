@@ -11,6 +11,7 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.machines import (
@@ -70,7 +71,7 @@ _DELETE_SCOPE = Operation(
 class MachinesResource(Resource):
     """Operations on `clerk.machines`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -80,7 +81,7 @@ class MachinesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineList:
+    ) -> AsyncPager[Machine]:
         """Get a list of machines for an instance.
 
         `GET /machines` (operation `ListMachines`).
@@ -93,15 +94,20 @@ class MachinesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `MachineList` decoded from Clerk's answer.
+            `AsyncPager[Machine]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `MachineList`), or `async for` over every `Machine` of every
+            page.
 
         Raises:
             AuthenticationError, BadRequestError, PermissionDeniedError,
                 UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

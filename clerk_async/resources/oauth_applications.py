@@ -11,6 +11,7 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import FileInput, Operation, Timeout
 from ..models.common import DeletedObject
@@ -83,7 +84,7 @@ _REVOKE_TOKEN: Operation[None] = Operation(
 class OAuthApplicationsResource(Resource):
     """Operations on `clerk.oauth_applications`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -93,7 +94,7 @@ class OAuthApplicationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OAuthApplications:
+    ) -> AsyncPager[OAuthApplication]:
         """Get a list of OAuth applications for an instance.
 
         `GET /oauth_applications` (operation `ListOAuthApplications`).
@@ -106,14 +107,19 @@ class OAuthApplicationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OAuthApplications` decoded from Clerk's answer.
+            `AsyncPager[OAuthApplication]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `OAuthApplications`), or `async for` over every
+            `OAuthApplication` of every page.
 
         Raises:
             BadRequestError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
                 400, 403, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

@@ -10,6 +10,7 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -111,7 +112,7 @@ class OrganizationDomainsResource(Resource):
         )
 
 
-    async def list(
+    def list(
         self,
         organization_id: str,
         *,
@@ -122,7 +123,7 @@ class OrganizationDomainsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationDomains:
+    ) -> AsyncPager[OrganizationDomain]:
         """Get a list of all domains of an organization.
 
         `GET /organizations/{organization_id}/domains` (operation `ListOrganizationDomains`).
@@ -136,14 +137,19 @@ class OrganizationDomainsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationDomains` decoded from Clerk's answer.
+            `AsyncPager[OrganizationDomain]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `OrganizationDomains`), or `async for` over every
+            `OrganizationDomain` of every page.
 
         Raises:
             AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             (organization_id,),
             query={
@@ -276,7 +282,7 @@ class OrganizationDomainsResource(Resource):
         )
 
 
-    async def list_all(
+    def list_all(
         self,
         *,
         organization_id: str | UnsetType = UNSET,
@@ -290,7 +296,7 @@ class OrganizationDomainsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationDomains:
+    ) -> AsyncPager[OrganizationDomain]:
         """List all organization domains.
 
         `GET /organization_domains` (operation `ListAllOrganizationDomains`).
@@ -310,14 +316,19 @@ class OrganizationDomainsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationDomains` decoded from Clerk's answer.
+            `AsyncPager[OrganizationDomain]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `OrganizationDomains`), or `async for` over every
+            `OrganizationDomain` of every page.
 
         Raises:
             AuthenticationError, PermissionDeniedError, UnprocessableEntityError: when Clerk
                 answers 401, 403, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_ALL,
             query={
                 "organization_id": organization_id,

@@ -10,9 +10,13 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
-from ..models.common import OrganizationInvitationsWithPublicOrganizationData
+from ..models.common import (
+    OrganizationInvitationsWithPublicOrganizationData,
+    OrganizationInvitationWithPublicOrganizationData,
+)
 from ..models.organization_invitations import (
     CreateOrganizationInvitationBulkItem,
     OrganizationInvitation,
@@ -74,7 +78,7 @@ _REVOKE = Operation(
 class OrganizationInvitationsResource(Resource):
     """Operations on `clerk.organization_invitations`."""
 
-    async def get_all(
+    def get_all(
         self,
         *,
         order_by: str | UnsetType = UNSET,
@@ -85,7 +89,7 @@ class OrganizationInvitationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationInvitationsWithPublicOrganizationData:
+    ) -> AsyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Get a list of organization invitations for the current instance.
 
         `GET /organization_invitations` (operation `ListInstanceOrganizationInvitations`).
@@ -100,14 +104,20 @@ class OrganizationInvitationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationInvitationsWithPublicOrganizationData` decoded from Clerk's answer.
+            `AsyncPager[OrganizationInvitationWithPublicOrganizationData]`, which sends nothing
+            until used: await it for one `Page` (Clerk's answer is
+            `OrganizationInvitationsWithPublicOrganizationData`), or `async for` over every
+            `OrganizationInvitationWithPublicOrganizationData` of every page.
 
         Raises:
             BadRequestError, NotFoundError, ServerError, UnprocessableEntityError: when Clerk
                 answers 400, 404, 422, 500 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_ALL,
             query={
                 "order_by": order_by,
@@ -183,7 +193,7 @@ class OrganizationInvitationsResource(Resource):
         )
 
 
-    async def list(
+    def list(
         self,
         organization_id: str,
         *,
@@ -195,7 +205,7 @@ class OrganizationInvitationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationInvitations:
+    ) -> AsyncPager[OrganizationInvitation]:
         """Get a list of organization invitations.
 
         `GET /organizations/{organization_id}/invitations` (operation
@@ -212,14 +222,19 @@ class OrganizationInvitationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationInvitations` decoded from Clerk's answer.
+            `AsyncPager[OrganizationInvitation]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `OrganizationInvitations`), or `async for` over every
+            `OrganizationInvitation` of every page.
 
         Raises:
             BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
                 404, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             (organization_id,),
             query={
@@ -273,7 +288,7 @@ class OrganizationInvitationsResource(Resource):
         )
 
 
-    async def list_pending(
+    def list_pending(
         self,
         organization_id: str,
         *,
@@ -282,7 +297,7 @@ class OrganizationInvitationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationInvitations:
+    ) -> AsyncPager[OrganizationInvitation]:
         """Get a list of pending organization invitations.
 
         `GET /organizations/{organization_id}/invitations/pending` (operation
@@ -298,14 +313,19 @@ class OrganizationInvitationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationInvitations` decoded from Clerk's answer.
+            `AsyncPager[OrganizationInvitation]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `OrganizationInvitations`), or `async for` over every
+            `OrganizationInvitation` of every page.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST_PENDING,
             (organization_id,),
             query={

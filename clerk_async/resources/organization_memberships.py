@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import OrganizationMembership, OrganizationMemberships
@@ -108,7 +109,7 @@ class OrganizationMembershipsResource(Resource):
         )
 
 
-    async def list(
+    def list(
         self,
         organization_id: str,
         *,
@@ -133,7 +134,7 @@ class OrganizationMembershipsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationMemberships:
+    ) -> AsyncPager[OrganizationMembership]:
         """Get a list of all members of an organization.
 
         `GET /organizations/{organization_id}/memberships` (operation
@@ -162,14 +163,19 @@ class OrganizationMembershipsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationMemberships` decoded from Clerk's answer.
+            `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
+            `OrganizationMembership` of every page.
 
         Raises:
             AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             (organization_id,),
             query={

@@ -10,6 +10,7 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject, Permission
@@ -58,7 +59,7 @@ _DELETE = Operation(
 class OrganizationPermissionsResource(Resource):
     """Operations on `clerk.organization_permissions`."""
 
-    async def list(
+    def list(
         self,
         *,
         query: str | UnsetType = UNSET,
@@ -68,7 +69,7 @@ class OrganizationPermissionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Permissions:
+    ) -> AsyncPager[Permission]:
         """Get a list of all organization permissions.
 
         `GET /organization_permissions` (operation `ListOrganizationPermissions`).
@@ -81,14 +82,19 @@ class OrganizationPermissionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Permissions` decoded from Clerk's answer.
+            `AsyncPager[Permission]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `Permissions`), or `async for` over every `Permission` of every
+            page.
 
         Raises:
             AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "query": query,

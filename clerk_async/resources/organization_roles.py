@@ -11,6 +11,7 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject, Role
@@ -66,7 +67,7 @@ _REMOVE_PERMISSION = Operation(
 class OrganizationRolesResource(Resource):
     """Operations on `clerk.organization_roles`."""
 
-    async def list(
+    def list(
         self,
         *,
         query: str | UnsetType = UNSET,
@@ -76,7 +77,7 @@ class OrganizationRolesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Roles:
+    ) -> AsyncPager[Role]:
         """Get a list of organization roles.
 
         `GET /organization_roles` (operation `ListOrganizationRoles`).
@@ -89,15 +90,19 @@ class OrganizationRolesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Roles` decoded from Clerk's answer.
+            `AsyncPager[Role]`, which sends nothing until used: await it for one `Page` (Clerk's
+            answer is `Roles`), or `async for` over every `Role` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, PermissionDeniedError,
                 UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "query": query,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import FileInput, Operation, Timeout
 from ..models.common import (
@@ -107,7 +108,7 @@ _ADJUST_BILLING_CREDIT_BALANCE = Operation(
 class OrganizationsResource(Resource):
     """Operations on `clerk.organizations`."""
 
-    async def list(
+    def list(
         self,
         *,
         include_members_count: bool | UnsetType = UNSET,
@@ -121,7 +122,7 @@ class OrganizationsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Organizations:
+    ) -> AsyncPager[Organization]:
         """Get a list of organizations for an instance.
 
         `GET /organizations` (operation `ListOrganizations`).
@@ -139,14 +140,19 @@ class OrganizationsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Organizations` decoded from Clerk's answer.
+            `AsyncPager[Organization]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `Organizations`), or `async for` over every `Organization` of
+            every page.
 
         Raises:
             BadRequestError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
                 400, 403, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "include_members_count": include_members_count,

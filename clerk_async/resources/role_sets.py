@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -67,7 +68,7 @@ _REPLACE_ROLE = Operation(
 class RoleSetsResource(Resource):
     """Operations on `clerk.role_sets`."""
 
-    async def list(
+    def list(
         self,
         *,
         query: str | UnsetType = UNSET,
@@ -77,7 +78,7 @@ class RoleSetsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RoleSets:
+    ) -> AsyncPager[RoleSet]:
         """Get a list of role sets.
 
         `GET /role_sets` (operation `ListRoleSets`).
@@ -90,15 +91,19 @@ class RoleSetsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `RoleSets` decoded from Clerk's answer.
+            `AsyncPager[RoleSet]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `RoleSets`), or `async for` over every `RoleSet` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, PermissionDeniedError,
                 UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "query": query,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import CreateSAMLConnectionLoginHint, DeletedObject
@@ -67,7 +68,7 @@ _DELETE = Operation(
 class SAMLConnectionsResource(Resource):
     """Operations on `clerk.saml_connections`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -78,7 +79,7 @@ class SAMLConnectionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SAMLConnections:
+    ) -> AsyncPager[SAMLConnection]:
         """Get a list of SAML Connections for an instance.
 
         `GET /saml_connections` (operation `ListSAMLConnections`).
@@ -95,14 +96,19 @@ class SAMLConnectionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `SAMLConnections` decoded from Clerk's answer.
+            `AsyncPager[SAMLConnection]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `SAMLConnections`), or `async for` over every
+            `SAMLConnection` of every page.
 
         Raises:
             ClerkAPIError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
                 402, 403, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -93,7 +94,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
 class SCIMDirectoriesResource(Resource):
     """Operations on `clerk.scim_directories`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -101,7 +102,7 @@ class SCIMDirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SCIMDirectoryList:
+    ) -> AsyncPager[SCIMDirectory]:
         """List all directories.
 
         `GET /scim_directories` (operation `ListSCIMDirectories`).
@@ -112,14 +113,19 @@ class SCIMDirectoriesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `SCIMDirectoryList` decoded from Clerk's answer.
+            `AsyncPager[SCIMDirectory]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `SCIMDirectoryList`), or `async for` over every `SCIMDirectory`
+            of every page.
 
         Raises:
             AuthenticationError, PermissionDeniedError: when Clerk answers 401, 403 (all are
                 `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

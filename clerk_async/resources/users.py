@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import FileInput, Operation, Timeout
 from ..models.common import (
@@ -19,6 +20,8 @@ from ..models.common import (
     CommerceSubscription,
     DeletedObject,
     OrganizationInvitationsWithPublicOrganizationData,
+    OrganizationInvitationWithPublicOrganizationData,
+    OrganizationMembership,
     OrganizationMemberships,
 )
 from ..models.users import (
@@ -229,7 +232,7 @@ _GET_INSTANCE_ORGANIZATION_MEMBERSHIPS = Operation(
 class UsersResource(Resource):
     """Operations on `clerk.users`."""
 
-    async def list(
+    def list(
         self,
         *,
         email_address: Sequence[str] | UnsetType = UNSET,
@@ -261,7 +264,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> builtins.list[User]:
+    ) -> AsyncPager[User]:
         """List all users.
 
         `GET /users` (operation `GetUserList`).
@@ -296,14 +299,18 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `list[User]` decoded from Clerk's answer.
+            `AsyncPager[User]`, which sends nothing until used: await it for one `Page` (Clerk's
+            answer is `list[User]`), or `async for` over every `User` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers
                 400, 401, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "email_address": email_address,
@@ -1232,7 +1239,7 @@ class UsersResource(Resource):
         )
 
 
-    async def get_oauth_access_token(
+    def get_oauth_access_token(
         self,
         user_id: str,
         provider: str,
@@ -1243,7 +1250,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> builtins.list[OAuthAccessToken]:
+    ) -> AsyncPager[OAuthAccessToken]:
         """Retrieve the OAuth access token of a user.
 
         `GET /users/{user_id}/oauth_access_tokens/{provider}` (operation `GetOAuthAccessToken`).
@@ -1257,14 +1264,19 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `list[OAuthAccessToken]` decoded from Clerk's answer.
+            `AsyncPager[OAuthAccessToken]`, which sends nothing until used: await it for one
+            `Page` (Clerk's answer is `list[OAuthAccessToken]`), or `async for` over every
+            `OAuthAccessToken` of every page.
 
         Raises:
             BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
                 404, 422 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_OAUTH_ACCESS_TOKEN,
             (user_id, provider),
             query={
@@ -1278,7 +1290,7 @@ class UsersResource(Resource):
         )
 
 
-    async def get_organization_memberships(
+    def get_organization_memberships(
         self,
         user_id: str,
         *,
@@ -1287,7 +1299,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationMemberships:
+    ) -> AsyncPager[OrganizationMembership]:
         """Retrieve all memberships for a user.
 
         `GET /users/{user_id}/organization_memberships` (operation
@@ -1300,13 +1312,18 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationMemberships` decoded from Clerk's answer.
+            `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
+            `OrganizationMembership` of every page.
 
         Raises:
             PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_ORGANIZATION_MEMBERSHIPS,
             (user_id,),
             query={
@@ -1319,7 +1336,7 @@ class UsersResource(Resource):
         )
 
 
-    async def get_organization_invitations(
+    def get_organization_invitations(
         self,
         user_id: str,
         *,
@@ -1329,7 +1346,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationInvitationsWithPublicOrganizationData:
+    ) -> AsyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Retrieve all invitations for a user.
 
         `GET /users/{user_id}/organization_invitations` (operation
@@ -1344,14 +1361,20 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationInvitationsWithPublicOrganizationData` decoded from Clerk's answer.
+            `AsyncPager[OrganizationInvitationWithPublicOrganizationData]`, which sends nothing
+            until used: await it for one `Page` (Clerk's answer is
+            `OrganizationInvitationsWithPublicOrganizationData`), or `async for` over every
+            `OrganizationInvitationWithPublicOrganizationData` of every page.
 
         Raises:
             BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
                 404 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_ORGANIZATION_INVITATIONS,
             (user_id,),
             query={
@@ -1831,7 +1854,7 @@ class UsersResource(Resource):
         )
 
 
-    async def get_instance_organization_memberships(
+    def get_instance_organization_memberships(
         self,
         *,
         order_by: str | UnsetType = UNSET,
@@ -1840,7 +1863,7 @@ class UsersResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationMemberships:
+    ) -> AsyncPager[OrganizationMembership]:
         """Get a list of all organization memberships within an instance.
 
         `GET /organization_memberships` (operation `InstanceGetOrganizationMemberships`).
@@ -1852,14 +1875,19 @@ class UsersResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `OrganizationMemberships` decoded from Clerk's answer.
+            `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
+            one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
+            `OrganizationMembership` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
                 Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _GET_INSTANCE_ORGANIZATION_MEMBERSHIPS,
             query={
                 "order_by": order_by,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
@@ -59,7 +60,7 @@ _REJECT = Operation(
 class WaitlistEntriesResource(Resource):
     """Operations on `clerk.waitlist_entries`."""
 
-    async def list(
+    def list(
         self,
         *,
         limit: int | UnsetType = UNSET,
@@ -70,7 +71,7 @@ class WaitlistEntriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WaitlistEntries:
+    ) -> AsyncPager[WaitlistEntry]:
         """List all waitlist entries.
 
         `GET /waitlist_entries` (operation `ListWaitlistEntries`).
@@ -85,12 +86,17 @@ class WaitlistEntriesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `WaitlistEntries` decoded from Clerk's answer.
+            `AsyncPager[WaitlistEntry]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `WaitlistEntries`), or `async for` over every `WaitlistEntry` of
+            every page.
 
         Raises:
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            (These on the await, or where iteration reaches the failing page.)
+            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
         """
-        return await self._client._request(
+        return AsyncPager(
+            self._client._request,
             _LIST,
             query={
                 "limit": limit,

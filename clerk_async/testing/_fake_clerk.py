@@ -225,6 +225,7 @@ class _Failure:
     code: str
     headers: Mapping[str, str]
     remaining: int
+    when: Callable[[RecordedRequest], bool] | None
 
 
 class _Reject(Exception):
@@ -399,10 +400,17 @@ class FakeClerk:
         times: int = 1,
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
         """Answer the next ``times`` authenticated requests with ``status`` and Clerk's error
         body, instead of handling them; for example ``fail_next(429, headers={"Retry-After":
-        "1"})``. Calls queue up: each is used up before the next one applies."""
+        "1"})``. Calls queue up: each is used up before the next one applies.
+
+        With ``when``, only requests it accepts are failed (and counted); the others are
+        handled as usual. For example, the third page of a user listing::
+
+            fake.fail_next(500, when=lambda r: r.path == "/v1/users" and r.query.get("offset") == "200")
+        """
         if times < 1:
             raise ValueError("times must be at least 1")
         self._failures.append(
@@ -411,6 +419,7 @@ class FakeClerk:
                 code or _FAILURE_CODES.get(status, "fake_failure"),
                 dict(headers or {}),
                 times,
+                when,
             )
         )
 
@@ -419,22 +428,21 @@ class FakeClerk:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         body = await request.read()
-        self.requests.append(
-            RecordedRequest(
-                request.method,
-                request.path,
-                MultiDictProxy(MultiDict(request.query)),
-                request.headers,
-                body,
-            )
+        recorded = RecordedRequest(
+            request.method,
+            request.path,
+            MultiDictProxy(MultiDict(request.query)),
+            request.headers,
+            body,
         )
+        self.requests.append(recorded)
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             if self.delay > 0:
                 await asyncio.sleep(self.delay)
             self._authenticate(request)
-            self._injected_failure()
+            self._injected_failure(recorded)
             return await handler(request)
         except _Reject as reject:
             return _error_response(reject)
@@ -470,10 +478,12 @@ class FakeClerk:
                 "The Secret Key sent in the Authorization header is not this instance's key.",
             )
 
-    def _injected_failure(self) -> None:
+    def _injected_failure(self, request: RecordedRequest) -> None:
         if not self._failures:
             return
         failure = self._failures[0]
+        if failure.when is not None and not failure.when(request):
+            return
         failure.remaining -= 1
         if failure.remaining == 0:
             self._failures.pop(0)

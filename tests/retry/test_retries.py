@@ -513,7 +513,8 @@ async def test_waiting_for_a_pooled_connection_is_a_connect_timeout_retried_even
     flaky: FlakyServer, make_clerk: MakeClerk
 ) -> None:
     flaky.otherwise = stall()
-    clerk = make_clerk(max_connections=1, retry=FAST)
+    # A limiter wider than the pool, so that the second call queues inside aiohttp's pool.
+    clerk = make_clerk(max_connections=1, max_concurrency=2, retry=FAST)
     holder = asyncio.create_task(clerk.users.get(USER_ID, timeout=30, retries=False))
     await flaky.wait_for_hits(1)  # the only connection is now taken by the stalled call
     with pytest.raises(ClerkTimeoutError) as caught:
@@ -529,6 +530,22 @@ async def test_waiting_for_a_pooled_connection_is_a_connect_timeout_retried_even
     with pytest.raises(asyncio.CancelledError):
         await holder
     assert connections_in_use(clerk) == 0
+
+
+async def test_by_default_a_call_beyond_the_pool_queues_without_a_timeout(
+    flaky: FlakyServer, make_clerk: MakeClerk
+) -> None:
+    flaky.otherwise = stall(0.5)
+    clerk = make_clerk(max_connections=1, retry=False)  # max_concurrency defaults to 1
+    holder = asyncio.create_task(clerk.users.get(USER_ID))
+    await flaky.wait_for_hits(1)
+    # Waiting half a second for the only connection is ten times the connect timeout, but
+    # the wait is spent in the client's queue, which no timeout covers.
+    user = await clerk.users.get(USER_ID, timeout=Timeout(total=5, connect=0.05))
+    assert user.id == USER_ID
+    assert (await holder).id == USER_ID
+    assert len(flaky.hits) == 2
+    assert flaky.hits[1].at - flaky.hits[0].at >= 0.45
 
 
 # --------------------------------------------------------------------------------------------

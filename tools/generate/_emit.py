@@ -48,7 +48,11 @@ def assign_modules(ops: list[OperationDef], registry: SchemaRegistry) -> dict[st
 
 
 def _annotations(op: OperationDef) -> list[Any]:
-    return [p.ann for p in op.params] + ([op.response] if op.response else [])
+    return (
+        [p.ann for p in op.params]
+        + ([op.response] if op.response else [])
+        + ([op.page_item] if op.page_item else [])
+    )
 
 
 def model_module(module: str, structs: list[StructDef], modules: dict[str, str]) -> str:
@@ -103,6 +107,7 @@ def _struct_doc(struct: StructDef) -> str:
 
 def models_index(modules: dict[str, str]) -> str:
     entries = "\n".join(f"    {json.dumps(n)}: {json.dumps(m)}," for n, m in sorted(modules.items()))
+    exports = "\n".join(f"    {json.dumps(n)}," for n in sorted(["Model", *modules], key=_ruff_key))
     checking = "\n".join(
         _import(f".{m}", [n for n, mm in modules.items() if mm == m], indent=4)
         for m in sorted(set(modules.values()))
@@ -116,7 +121,8 @@ def models_index(modules: dict[str, str]) -> str:
         "from ._base import Model\n\n"
         f"if TYPE_CHECKING:\n{checking}\n\n"
         f"_MODULES = {{\n{entries}\n}}\n\n"
-        '__all__ = ["Model", *_MODULES]\n\n\n'
+        "# Spelt out, not computed from _MODULES: type checkers read a literal list only.\n"
+        f"__all__ = [\n{exports}\n]\n\n\n"
         "def __getattr__(name: str) -> Any:\n"
         "    module = _MODULES.get(name)\n"
         "    if module is None:\n"
@@ -149,6 +155,7 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
             for dep in ann.deps:
                 models[modules[dep]].add(dep)
     local = [
+        *(["from .._pagination import AsyncPager"] if "AsyncPager[" in body else []),
         "from .._retry import RetryConfig",
         "from .._transport import " + ", ".join(
             n for n in ("FileInput", "Operation", "Timeout") if n in body
@@ -214,6 +221,8 @@ def _operation_constant(op: OperationDef, shadow: bool) -> str:
         args.append("authenticated=False")
     if op.deprecated:
         args.append("deprecated=True")
+    if op.page_item and op.items_key != "data":
+        args.append(f"items_key={json.dumps(op.items_key)}")
     name = constant(op.method) + ("" if op.response else ": Operation[None]")
     one_line = f"{name} = Operation({', '.join(args)})"
     if len(one_line) <= 100:
@@ -239,8 +248,12 @@ def _method(op: OperationDef, shadow: bool) -> str:
         "retries: RetryConfig | Literal[False] | None = None",
         "extra_headers: Mapping[str, str] | None = None",
     ]
-    returns = _builtin(op.response.text, shadow) if op.response else "None"
-    call = [constant(op.method)]
+    if op.page_item:
+        returns = f"AsyncPager[{op.page_item.text}]"
+        call = ["self._client._request", constant(op.method)]
+    else:
+        returns = _builtin(op.response.text, shadow) if op.response else "None"
+        call = [constant(op.method)]
     path = [p.name for p in op.params if p.location == "path"]
     if path:
         call.append("(" + ", ".join(path) + ("," if len(path) == 1 else "") + ")")
@@ -253,12 +266,16 @@ def _method(op: OperationDef, shadow: bool) -> str:
     elif any(p.location == "items" for p in op.params):
         call.append("body=items")
     call += ["timeout=timeout", "retries=retries", "extra_headers=extra_headers"]
-    prefix = "return " if op.response else ""
-    lines = [f"    async def {op.method}("]
+    if op.page_item:
+        define, send = "def", "return AsyncPager("
+    else:
+        define = "async def"
+        send = ("return " if op.response else "") + "await self._client._request("
+    lines = [f"    {define} {op.method}("]
     lines += [f"        {s}," for s in sig]
     lines.append(f"    ) -> {returns}:")
     lines.append(_method_doc(op))
-    lines.append(f"        {prefix}await self._client._request(")
+    lines.append(f"        {send}")
     lines += [f"            {_indent(c, 12)}," for c in call]
     lines.append("        )")
     return "\n".join(lines) + "\n"
@@ -299,7 +316,14 @@ def _method_doc(op: OperationDef) -> str:
             "            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.",
         ]
     lines += ["", "        Returns:"]
-    if op.response:
+    if op.page_item:
+        lines.append(wrap_doc(
+            f"`AsyncPager[{op.page_item.text}]`, which sends nothing until used: await it for"
+            f" one `Page` (Clerk's answer is `{op.response.text}`), or `async for` over every"
+            f" `{op.page_item.text}` of every page.",
+            indent=12, first=12,
+        ))
+    elif op.response:
         lines.append(f"            `{op.response.text}` decoded from Clerk's answer.")
     else:
         lines.append("            None; Clerk's answer has no body.")
@@ -315,6 +339,11 @@ def _method_doc(op: OperationDef) -> str:
     lines.append(
         "            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives."
     )
+    if op.page_item:
+        lines += [
+            "            (These on the await, or where iteration reaches the failing page.)",
+            "            TypeError, ValueError: at once, when `limit` or `offset` is not a count.",
+        ]
     lines.append('        """')
     return "\n".join(lines)
 
@@ -379,6 +408,11 @@ def _import(module: str, names: Iterable[str], indent: int = 0) -> str:
         return line
     inner = "".join(f"{pad}    {n},\n" for n in names)
     return f"{pad}from {module} import (\n{inner}{pad})"
+
+
+def _ruff_key(name: str) -> tuple[int, str]:
+    """The order ruff wants in `__all__`: as isort's, but case-sensitive within a kind."""
+    return _isort_key(name)[0], name
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -12,6 +12,8 @@ from ._names import pascal, snake
 from ._schemas import Ann, SchemaRegistry
 
 PER_CALL_OPTIONS = ("timeout", "retries", "extra_headers")
+# `clerk_async._pagination.DEFAULT_PAGE_SIZE`: the pager assumes it when `limit` is not given.
+DEFAULT_PAGE_SIZE = 10
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -42,6 +44,8 @@ class OperationDef:
     empty_body: bool
     response: Ann | None
     error_statuses: list[int]
+    page_item: Ann | None = None  # list operations (`limit` and `offset`): the item type
+    items_key: str = "data"  # ... and the key of the item array in an object answer
 
     @property
     def qualified(self) -> str:
@@ -96,6 +100,7 @@ def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, st
     if duplicates:
         raise ValueError(f"{row['operation_id']}: parameter names collide: {duplicates}")
     response = _response(spec, registry, raw, hint)
+    listing = _listing(registry, row["operation_id"], params, response)
     return OperationDef(
         resource=row["resource"],
         method=row["method"],
@@ -110,7 +115,30 @@ def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, st
         empty_body=empty_body,
         response=response,
         error_statuses=sorted(int(c) for c in raw["responses"] if c.isdigit() and int(c) >= 400),
+        page_item=listing[0] if listing else None,
+        items_key=listing[1] if listing else "data",
     )
+
+
+def _listing(
+    registry: SchemaRegistry, operation_id: str, params: list[Param], response: Ann | None
+) -> tuple[Ann, str] | None:
+    """For an operation paged by `limit` and `offset`: its item type and, when the answer is
+    an object, the key of the item array. Both counts become `int` (a few say `number`)."""
+    paging = {p.wire: p for p in params if p.location == "query" and p.wire in ("limit", "offset")}
+    if len(paging) < 2:
+        return None
+    if paging["limit"].schema.get("default") != DEFAULT_PAGE_SIZE:
+        raise ValueError(f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}")
+    for p in paging.values():
+        p.ann = Ann("int")
+    assert response is not None, operation_id
+    if response.text.startswith("list["):
+        return Ann(response.text[5:-1], response.deps), "data"
+    arrays = [f for f in registry.structs[response.text].fields if f.ann.text.startswith("list[")]
+    if len(arrays) != 1:
+        raise ValueError(f"{operation_id}: a list answer must hold exactly one array")
+    return Ann(arrays[0].ann.text[5:-1], arrays[0].ann.deps), arrays[0].wire
 
 
 def _parameters(
