@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import aiohttp
     import anyio
 
-__all__ = ["FileInput", "Operation", "Timeout"]
+__all__ = ["FileInput", "Operation", "Timeout", "either"]
 
 logger = logging.getLogger("clerk_async")
 
@@ -48,6 +48,8 @@ FileInput = bytes | bytearray | IO[bytes] | os.PathLike[str] | str | tuple[str, 
 
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ class Timeout:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise TypeError(f"timeout must be a positive number of seconds or a Timeout, not {value!r}")
         return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
+
+
+def either(first: type[A], second: type[B]) -> type[A | B]:
+    """An ``Operation.response`` for an answer that comes in one of two shapes, a JSON array or
+    a JSON object; msgspec tells which from the JSON itself."""
+    return first | second  # type: ignore[return-value]  # a union is a type to msgspec
 
 
 @dataclass(frozen=True)

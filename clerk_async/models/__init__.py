@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._base import Model
+from ._base import Model, Paginated
 
 if TYPE_CHECKING:
     from .actor_tokens import ActorToken, CreateActorTokenActor
@@ -747,6 +747,7 @@ __all__ = [
     "OrganizationSettings",
     "OrganizationWithLogo",
     "Organizations",
+    "Paginated",
     "PaginatedBillingPaymentAttemptResponse",
     "PaginatedBillingPriceResponse",
     "PaginatedBillingStatementResponse",

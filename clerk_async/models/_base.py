@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-__all__ = ["Model", "masked_repr"]
+__all__ = ["Model", "Paginated", "masked_repr"]
+
+T = TypeVar("T")
 
 
 class Model(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True):
@@ -21,6 +23,14 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults
         """The model as plain JSON-compatible Python data, unset fields left out."""
         result: dict[str, Any] = msgspec.to_builtins(self)
         return result
+
+
+class Paginated(Model, Generic[T], kw_only=True):
+    """The object answer of a list operation whose spec answer is a bare array, when the call
+    passes ``paginated=True``: the page's items and how many match in all."""
+
+    data: list[T]
+    total_count: int
 
 
 def masked_repr(*secret_fields: str) -> Callable[[Model], str]:

@@ -12,7 +12,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.allowlist_identifiers import AllowlistIdentifier
 from ..models.common import DeletedObject
 from ._base import Resource
@@ -24,7 +25,7 @@ _LIST = Operation(
     "allowlist_identifiers.list",
     "GET",
     "/allowlist_identifiers",
-    response=list[AllowlistIdentifier],
+    response=either(list[AllowlistIdentifier], Paginated[AllowlistIdentifier]),
 )
 _CREATE = Operation(
     "allowlist_identifiers.create",
@@ -66,8 +67,9 @@ class AllowlistIdentifiersResource(Resource):
 
         Returns:
             `AsyncPager[AllowlistIdentifier]`, which sends nothing until used: await it for one
-            `Page` (Clerk's answer is `list[AllowlistIdentifier]`), or `async for` over every
-            `AllowlistIdentifier` of every page.
+            `Page` (Clerk's answer is `list[AllowlistIdentifier]`, or
+            `Paginated[AllowlistIdentifier]` depending on `paginated`), or `async for` over
+            every `AllowlistIdentifier` of every page.
 
         Raises:
             AuthenticationError, ClerkAPIError: when Clerk answers 401, 402 (all are

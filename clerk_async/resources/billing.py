@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
 from ..models.billing import (
     BillingPaymentAttempt,
     BillingPriceResponse,
@@ -37,13 +37,13 @@ _LIST_PLANS = Operation(
     "billing.list_plans",
     "GET",
     "/billing/plans",
-    response=PaginatedCommercePlanResponse,
+    response=either(PaginatedCommercePlanResponse, list[CommercePlan]),
 )
 _LIST_PRICES = Operation(
     "billing.list_prices",
     "GET",
     "/billing/prices",
-    response=PaginatedBillingPriceResponse,
+    response=either(PaginatedBillingPriceResponse, list[BillingPriceResponse]),
 )
 _CREATE_PRICE = Operation(
     "billing.create_price",
@@ -57,7 +57,7 @@ _LIST_SUBSCRIPTION_ITEMS = Operation(
     "billing.list_subscription_items",
     "GET",
     "/billing/subscription_items",
-    response=PaginatedCommerceSubscriptionItemResponse,
+    response=either(PaginatedCommerceSubscriptionItemResponse, list[CommerceSubscriptionItem]),
 )
 _CANCEL_SUBSCRIPTION_ITEM = Operation(
     "billing.cancel_subscription_item",
@@ -99,7 +99,7 @@ _LIST_STATEMENTS = Operation(
     "billing.list_statements",
     "GET",
     "/billing/statements",
-    response=PaginatedBillingStatementResponse,
+    response=either(PaginatedBillingStatementResponse, list[BillingStatement]),
 )
 _GET_STATEMENT = Operation(
     "billing.get_statement",
@@ -111,7 +111,7 @@ _GET_STATEMENT_PAYMENT_ATTEMPTS = Operation(
     "billing.get_statement_payment_attempts",
     "GET",
     "/billing/statements/{statementID}/payment_attempts",
-    response=PaginatedBillingPaymentAttemptResponse,
+    response=either(PaginatedBillingPaymentAttemptResponse, list[BillingPaymentAttempt]),
 )
 
 
@@ -142,8 +142,8 @@ class BillingResource(Resource):
 
         Returns:
             `AsyncPager[CommercePlan]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `PaginatedCommercePlanResponse`), or `async for` over every
-            `CommercePlan` of every page.
+            (Clerk's answer is `PaginatedCommercePlanResponse`, or `list[CommercePlan]`
+            depending on `paginated`), or `async for` over every `CommercePlan` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
@@ -191,8 +191,9 @@ class BillingResource(Resource):
 
         Returns:
             `AsyncPager[BillingPriceResponse]`, which sends nothing until used: await it for one
-            `Page` (Clerk's answer is `PaginatedBillingPriceResponse`), or `async for` over
-            every `BillingPriceResponse` of every page.
+            `Page` (Clerk's answer is `PaginatedBillingPriceResponse`, or
+            `list[BillingPriceResponse]` depending on `paginated`), or `async for` over every
+            `BillingPriceResponse` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, ServerError,
@@ -304,8 +305,9 @@ class BillingResource(Resource):
 
         Returns:
             `AsyncPager[CommerceSubscriptionItem]`, which sends nothing until used: await it for
-            one `Page` (Clerk's answer is `PaginatedCommerceSubscriptionItemResponse`), or
-            `async for` over every `CommerceSubscriptionItem` of every page.
+            one `Page` (Clerk's answer is `PaginatedCommerceSubscriptionItemResponse`, or
+            `list[CommerceSubscriptionItem]` depending on `paginated`), or `async for` over
+            every `CommerceSubscriptionItem` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
@@ -561,8 +563,9 @@ class BillingResource(Resource):
 
         Returns:
             `AsyncPager[BillingStatement]`, which sends nothing until used: await it for one
-            `Page` (Clerk's answer is `PaginatedBillingStatementResponse`), or `async for` over
-            every `BillingStatement` of every page.
+            `Page` (Clerk's answer is `PaginatedBillingStatementResponse`, or
+            `list[BillingStatement]` depending on `paginated`), or `async for` over every
+            `BillingStatement` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
@@ -644,8 +647,9 @@ class BillingResource(Resource):
 
         Returns:
             `AsyncPager[BillingPaymentAttempt]`, which sends nothing until used: await it for
-            one `Page` (Clerk's answer is `PaginatedBillingPaymentAttemptResponse`), or `async
-            for` over every `BillingPaymentAttempt` of every page.
+            one `Page` (Clerk's answer is `PaginatedBillingPaymentAttemptResponse`, or
+            `list[BillingPaymentAttempt]` depending on `paginated`), or `async for` over every
+            `BillingPaymentAttempt` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, ServerError,

@@ -12,14 +12,21 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.clients import Client
 from ._base import Resource
 
 __all__ = ["ClientsResource"]
 
 
-_LIST = Operation("clients.list", "GET", "/clients", response=list[Client], deprecated=True)
+_LIST = Operation(
+    "clients.list",
+    "GET",
+    "/clients",
+    response=either(list[Client], Paginated[Client]),
+    deprecated=True,
+)
 _VERIFY = Operation("clients.verify", "POST", "/clients/verify", response=Client, body="json")
 _GET = Operation("clients.get", "GET", "/clients/{client_id}", response=Client)
 
@@ -52,8 +59,8 @@ class ClientsResource(Resource):
 
         Returns:
             `AsyncPager[Client]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[Client]`), or `async for` over every `Client` of every
-            page.
+            (Clerk's answer is `list[Client]`, or `Paginated[Client]` depending on `paginated`),
+            or `async for` over every `Client` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, ClerkAPIError, UnprocessableEntityError: when

@@ -12,7 +12,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.common import Template
 from ._base import Resource
 
@@ -23,7 +24,7 @@ _LIST = Operation(
     "email_sms_templates.list",
     "GET",
     "/templates/{template_type}",
-    response=list[Template],
+    response=either(list[Template], Paginated[Template]),
     deprecated=True,
 )
 _GET = Operation(
@@ -80,8 +81,8 @@ class EmailSMSTemplatesResource(Resource):
 
         Returns:
             `AsyncPager[Template]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[Template]`), or `async for` over every `Template` of every
-            page.
+            (Clerk's answer is `list[Template]`, or `Paginated[Template]` depending on
+            `paginated`), or `async for` over every `Template` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers

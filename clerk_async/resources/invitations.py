@@ -13,7 +13,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.invitations import CreateBulkInvitationsItem, Invitation, InvitationRevoked
 from ._base import Resource
 
@@ -21,7 +22,12 @@ __all__ = ["InvitationsResource"]
 
 
 _CREATE = Operation("invitations.create", "POST", "/invitations", response=Invitation, body="json")
-_LIST = Operation("invitations.list", "GET", "/invitations", response=list[Invitation])
+_LIST = Operation(
+    "invitations.list",
+    "GET",
+    "/invitations",
+    response=either(list[Invitation], Paginated[Invitation]),
+)
 _BULK_CREATE = Operation(
     "invitations.bulk_create",
     "POST",
@@ -124,8 +130,8 @@ class InvitationsResource(Resource):
 
         Returns:
             `AsyncPager[Invitation]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[Invitation]`), or `async for` over every `Invitation` of
-            every page.
+            (Clerk's answer is `list[Invitation]`, or `Paginated[Invitation]` depending on
+            `paginated`), or `async for` over every `Invitation` of every page.
 
         Raises:
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.

@@ -12,7 +12,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.common import DeletedObject
 from ..models.jwt_templates import JWTTemplate
 from ._base import Resource
@@ -20,7 +21,12 @@ from ._base import Resource
 __all__ = ["JWTTemplatesResource"]
 
 
-_LIST = Operation("jwt_templates.list", "GET", "/jwt_templates", response=list[JWTTemplate])
+_LIST = Operation(
+    "jwt_templates.list",
+    "GET",
+    "/jwt_templates",
+    response=either(list[JWTTemplate], Paginated[JWTTemplate]),
+)
 _CREATE = Operation(
     "jwt_templates.create",
     "POST",
@@ -69,8 +75,8 @@ class JWTTemplatesResource(Resource):
 
         Returns:
             `AsyncPager[JWTTemplate]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[JWTTemplate]`), or `async for` over every `JWTTemplate` of
-            every page.
+            (Clerk's answer is `list[JWTTemplate]`, or `Paginated[JWTTemplate]` depending on
+            `paginated`), or `async for` over every `JWTTemplate` of every page.
 
         Raises:
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.

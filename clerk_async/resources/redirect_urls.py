@@ -12,7 +12,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.common import DeletedObject
 from ..models.redirect_urls import RedirectURL
 from ._base import Resource
@@ -20,7 +21,12 @@ from ._base import Resource
 __all__ = ["RedirectUrlsResource"]
 
 
-_LIST = Operation("redirect_urls.list", "GET", "/redirect_urls", response=list[RedirectURL])
+_LIST = Operation(
+    "redirect_urls.list",
+    "GET",
+    "/redirect_urls",
+    response=either(list[RedirectURL], Paginated[RedirectURL]),
+)
 _CREATE = Operation(
     "redirect_urls.create",
     "POST",
@@ -57,8 +63,8 @@ class RedirectUrlsResource(Resource):
 
         Returns:
             `AsyncPager[RedirectURL]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[RedirectURL]`), or `async for` over every `RedirectURL` of
-            every page.
+            (Clerk's answer is `list[RedirectURL]`, or `Paginated[RedirectURL]` depending on
+            `paginated`), or `async for` over every `RedirectURL` of every page.
 
         Raises:
             ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.

@@ -12,7 +12,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
+from .._transport import Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.common import Session
 from ..models.sessions import SessionRefresh, Token2
 from ._base import Resource
@@ -20,7 +21,12 @@ from ._base import Resource
 __all__ = ["SessionsResource"]
 
 
-_LIST = Operation("sessions.list", "GET", "/sessions", response=list[Session])
+_LIST = Operation(
+    "sessions.list",
+    "GET",
+    "/sessions",
+    response=either(list[Session], Paginated[Session]),
+)
 _CREATE = Operation("sessions.create", "POST", "/sessions", response=Session, body="json")
 _GET = Operation("sessions.get", "GET", "/sessions/{session_id}", response=Session)
 _REFRESH = Operation(
@@ -79,8 +85,8 @@ class SessionsResource(Resource):
 
         Returns:
             `AsyncPager[Session]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `list[Session]`), or `async for` over every `Session` of every
-            page.
+            (Clerk's answer is `list[Session]`, or `Paginated[Session]` depending on
+            `paginated`), or `async for` over every `Session` of every page.
 
         Raises:
             AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers

@@ -13,7 +13,8 @@ from msgspec import UNSET, UnsetType
 
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import FileInput, Operation, Timeout
+from .._transport import FileInput, Operation, Timeout, either
+from ..models._base import Paginated
 from ..models.common import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
@@ -125,7 +126,7 @@ _GET_OAUTH_ACCESS_TOKEN = Operation(
     "users.get_oauth_access_token",
     "GET",
     "/users/{user_id}/oauth_access_tokens/{provider}",
-    response=list[OAuthAccessToken],
+    response=either(list[OAuthAccessToken], Paginated[OAuthAccessToken]),
 )
 _GET_ORGANIZATION_MEMBERSHIPS = Operation(
     "users.get_organization_memberships",
@@ -1265,8 +1266,9 @@ class UsersResource(Resource):
 
         Returns:
             `AsyncPager[OAuthAccessToken]`, which sends nothing until used: await it for one
-            `Page` (Clerk's answer is `list[OAuthAccessToken]`), or `async for` over every
-            `OAuthAccessToken` of every page.
+            `Page` (Clerk's answer is `list[OAuthAccessToken]`, or `Paginated[OAuthAccessToken]`
+            depending on `paginated`), or `async for` over every `OAuthAccessToken` of every
+            page.
 
         Raises:
             BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,

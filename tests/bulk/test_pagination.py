@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from clerk_async import AsyncClerk, AsyncPager, Page, RetryConfig, ServerError
-from clerk_async.models import MachineToMachineToken2, Organization, User
+from clerk_async.models import MachineToMachineToken2, Organization, Paginated, User
 from clerk_async.testing import FakeClerk, RecordedRequest
 
 from .._support import serve, wait_until
@@ -311,3 +311,35 @@ async def test_an_answer_naming_its_array_otherwise_pages_the_same() -> None:
     assert [t.id for t in found] == [t["id"] for t in tokens]
     assert all(isinstance(t, MachineToMachineToken2) for t in found)
     assert seen_offsets == [None, "10", "20"]  # the total says 25: no fourth request
+
+
+async def test_paginated_true_switches_a_bare_array_listing_to_the_object_shape() -> None:
+    # Clerk answers these listings with a bare array, or with `data` and `total_count` when
+    # asked with `paginated=true`; the pager reads either, and stops on the total.
+    identifiers = [
+        {"object": "allowlist_identifier", "id": f"alid_{n:02d}", "identifier": f"u{n}@example.com"}
+        for n in range(23)
+    ]
+    queries: list[dict[str, str]] = []
+
+    async def list_identifiers(request: web.Request) -> web.Response:
+        queries.append(dict(request.query))
+        offset, limit = int(request.query.get("offset", "0")), int(request.query["limit"])
+        page = identifiers[offset : offset + limit]
+        if request.query.get("paginated") == "true":
+            return web.json_response({"data": page, "total_count": len(identifiers)})
+        return web.json_response(page)
+
+    app = web.Application()
+    app.router.add_get("/v1/allowlist_identifiers", list_identifiers)
+    async with serve(app) as url, AsyncClerk("sk_test_x", server_url=url + "/v1") as clerk:
+        enveloped = await clerk.allowlist_identifiers.list(paginated=True, limit=10)
+        assert isinstance(enveloped.raw, Paginated) and enveloped.total_count == 23
+        assert [i.id for i in enveloped] == [f"alid_{n:02d}" for n in range(10)]
+        every = [i.id async for i in clerk.allowlist_identifiers.list(paginated=True, limit=10)]
+        bare = [i.id async for i in clerk.allowlist_identifiers.list(limit=10)]
+
+    assert every == bare == [i["id"] for i in identifiers]
+    paginated = [q for q in queries if q.get("paginated") == "true"]
+    assert [q.get("offset") for q in paginated] == [None, None, "10", "20"]  # no 5th request
+    assert [q.get("offset") for q in queries if "paginated" not in q] == [None, "10", "20"]

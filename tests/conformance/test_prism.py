@@ -23,6 +23,7 @@ import yarl
 import clerk_async.models
 from clerk_async import AsyncClerk, AsyncPager, Page
 from clerk_async._errors import ClerkDecodeError
+from clerk_async.models import Paginated
 
 from . import _arguments
 from ._arguments import Call, Row, build_call, load_spec, operation_rows
@@ -237,6 +238,12 @@ def _check_declared_type(row: Row, shape: tuple[str, str | None], declared: Any)
     if kind == "none":
         assert declared is type(None) or declared is None, f"{row.id} declares {declared}"
         return
+    if typing.get_origin(declared) in (typing.Union, types.UnionType):
+        # A list operation with `paginated`, which switches between a bare array and an object
+        # with `data` and `total_count`: it decodes the spec's shape or the other one.
+        assert _takes_paginated(row), f"{row.id} declares {declared}"
+        declared, other = typing.get_args(declared)
+        assert typing.get_origin(other) in (builtins.list, Paginated), f"{row.id}: {other}"
     if name is None:
         return  # an inline schema: the generator picks the name
     schema = load_spec()["components"]["schemas"][name]
@@ -248,6 +255,12 @@ def _check_declared_type(row: Row, shape: tuple[str, str | None], declared: Any)
     assert model is not None, f"clerk_async.models has no {name} (used by {row.id})"
     expected = builtins.list[model] if kind == "list" else model  # type: ignore[valid-type]
     assert declared == expected, f"{row.id} declares {declared}, the spec says {expected}"
+
+
+def _takes_paginated(row: Row) -> bool:
+    spec = load_spec()
+    parameters = spec["paths"][row.path][row.http.lower()].get("parameters", [])
+    return any(_arguments.resolve(spec, p)["name"] == "paginated" for p in parameters)
 
 
 def _is_instance(value: Any, declared: Any) -> bool:
@@ -268,6 +281,8 @@ def _is_instance(value: Any, declared: Any) -> bool:
         )
     if isinstance(declared, type):
         return isinstance(value, declared)
+    if isinstance(origin, type):  # a generic model such as Paginated[Client]
+        return isinstance(value, origin)
     raise AssertionError(f"cannot check a value against {declared!r}")
 
 

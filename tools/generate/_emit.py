@@ -107,7 +107,7 @@ def _struct_doc(struct: StructDef) -> str:
 
 def models_index(modules: dict[str, str]) -> str:
     entries = "\n".join(f"    {json.dumps(n)}: {json.dumps(m)}," for n, m in sorted(modules.items()))
-    exports = "\n".join(f"    {json.dumps(n)}," for n in sorted(["Model", *modules], key=_ruff_key))
+    exports = "\n".join(f"    {json.dumps(n)}," for n in sorted(["Model", "Paginated", *modules], key=_ruff_key))
     checking = "\n".join(
         _import(f".{m}", [n for n, mm in modules.items() if mm == m], indent=4)
         for m in sorted(set(modules.values()))
@@ -118,7 +118,7 @@ def models_index(modules: dict[str, str]) -> str:
         "from __future__ import annotations\n\n"
         "import importlib\n"
         "from typing import TYPE_CHECKING, Any\n\n"
-        "from ._base import Model\n\n"
+        "from ._base import Model, Paginated\n\n"
         f"if TYPE_CHECKING:\n{checking}\n\n"
         f"_MODULES = {{\n{entries}\n}}\n\n"
         "# Spelt out, not computed from _MODULES: type checkers read a literal list only.\n"
@@ -158,8 +158,9 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
         *(["from .._pagination import AsyncPager"] if "AsyncPager[" in body else []),
         "from .._retry import RetryConfig",
         "from .._transport import " + ", ".join(
-            n for n in ("FileInput", "Operation", "Timeout") if n in body
+            n for n in ("FileInput", "Operation", "Timeout", "either") if n in body
         ),
+        *(["from ..models._base import Paginated"] if "Paginated[" in body else []),
     ]
     local += [_import(f"..models.{m}", n) for m, n in sorted(models.items())]
     local.append("from ._base import Resource")
@@ -205,7 +206,9 @@ def resources_index(resources: list[str]) -> str:
 
 def _operation_constant(op: OperationDef, shadow: bool) -> str:
     args = [json.dumps(op.qualified), json.dumps(op.http), json.dumps(op.path)]
-    if op.response:
+    if op.other_shape:
+        args.append(f"response=either({op.response.text}, {op.other_shape.text})")
+    elif op.response:
         args.append(f"response={op.response.text}")
     if op.body:
         args.append(f"body={json.dumps(op.body)}")
@@ -319,7 +322,9 @@ def _method_doc(op: OperationDef) -> str:
     if op.page_item:
         lines.append(wrap_doc(
             f"`AsyncPager[{op.page_item.text}]`, which sends nothing until used: await it for"
-            f" one `Page` (Clerk's answer is `{op.response.text}`), or `async for` over every"
+            f" one `Page` (Clerk's answer is `{op.response.text}`"
+            + (f", or `{op.other_shape.text}` depending on `paginated`" if op.other_shape else "")
+            + "), or `async for` over every"
             f" `{op.page_item.text}` of every page.",
             indent=12, first=12,
         ))

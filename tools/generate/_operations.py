@@ -44,8 +44,9 @@ class OperationDef:
     empty_body: bool
     response: Ann | None
     error_statuses: list[int]
-    page_item: Ann | None = None  # list operations (`limit` and `offset`): the item type
-    items_key: str = "data"  # ... and the key of the item array in an object answer
+    page_item: Ann | None = None  # list operations (`limit` and `offset`): the item type,
+    items_key: str = "data"  # the key of the item array in an object answer,
+    other_shape: Ann | None = None  # and the other answer shape `paginated` can ask for
 
     @property
     def qualified(self) -> str:
@@ -117,7 +118,19 @@ def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, st
         error_statuses=sorted(int(c) for c in raw["responses"] if c.isdigit() and int(c) >= 400),
         page_item=listing[0] if listing else None,
         items_key=listing[1] if listing else "data",
+        other_shape=_other_shape(listing[0], response, params) if listing else None,
     )
+
+
+def _other_shape(item: Ann, response: Ann | None, params: list[Param]) -> Ann | None:
+    """A list operation with a `paginated` flag answers in either shape: a bare array, or an
+    object with `data` and `total_count`. The spec declares one; this is the other."""
+    if not any(p.wire == "paginated" for p in params):
+        return None
+    assert response is not None
+    if response.text.startswith("list["):
+        return Ann(f"Paginated[{item.text}]", item.deps)
+    return Ann(f"list[{item.text}]", item.deps)
 
 
 def _listing(
