@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -136,6 +137,11 @@ class AsyncPager(Generic[I]):
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
+        if op.deprecated:
+            # Warn once, where the list method is called, rather than from every page fetch
+            # (some of which run in a prefetch task, far from the caller's code).
+            op.warn_deprecated(stacklevel=3)  # __init__ <- list method <- caller
+            op = dataclasses.replace(op, deprecated=False)
         query = dict(query or {})
         self._limit = _count(op.name, "limit", query.get("limit", UNSET), minimum=1)
         self._offset = _count(op.name, "offset", query.get("offset", UNSET), minimum=0)

@@ -122,6 +122,14 @@ class Operation(Generic[T]):
         """Built on first use: building it resolves the model's annotations."""
         return msgspec.json.Decoder(self.response)
 
+    def warn_deprecated(self, stacklevel: int) -> None:
+        """Warn that this operation is deprecated, at ``stacklevel`` frames above the caller."""
+        warnings.warn(
+            f"{self.name} is deprecated by Clerk and may be removed; see its docstring",
+            DeprecationWarning,
+            stacklevel=stacklevel + 1,
+        )
+
     def format_path(self, values: Sequence[object]) -> str:
         escaped = []
         for name, value in zip(self.path_params, values, strict=True):
@@ -246,11 +254,7 @@ async def request(
 ) -> T:
     """Send one operation and return its decoded answer; see the module docstring."""
     if op.deprecated:
-        warnings.warn(
-            f"{op.name} is deprecated by Clerk and may be removed; see its docstring",
-            DeprecationWarning,
-            stacklevel=4,  # request() <- AsyncClerk._request <- resource method <- caller
-        )
+        op.warn_deprecated(stacklevel=4)  # request() <- AsyncClerk._request <- method <- caller
     url = config.server_url + op.format_path(path_args)
     params = _query_pairs(query, op.joined_query) if query else None
     headers = _headers(config, op, extra_headers)

@@ -167,14 +167,34 @@ async def test_multipart_form_fields_travel_beside_the_file(server: RecordingSer
 
 
 async def test_deprecated_operations_warn_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
-    server.reply("/v1/clients", [])
+    server.reply("/v1/templates/email/welcome/preview", {"subject": "Hi"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        await clerk.clients.list()
+        await clerk.templates.preview("email", "welcome")
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert caught[0].filename == __file__
+    assert "templates.preview is deprecated" in str(caught[0].message)
+    assert "Deprecated" in (type(clerk.templates).preview.__doc__ or "")
+
+
+async def test_a_deprecated_listing_warns_once_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
+    client = {
+        "object": "client", "id": "client_1", "session_ids": [], "sessions": [],
+        "sign_in_id": None, "sign_up_id": None, "last_active_session_id": None,
+        "last_authentication_strategy": None, "updated_at": 1, "created_at": 1,
+    }
+    server.reply("/v1/clients", [client, client])  # always a full page of 2: iteration goes on
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seen = 0
+        async for _ in clerk.clients.list(limit=2):  # every page fetch, prefetches included
+            seen += 1
+            if seen == 6:
+                break
+    assert len(server.requests) >= 3
     assert [w.category for w in caught] == [DeprecationWarning]
     assert caught[0].filename == __file__
     assert "clients.list is deprecated" in str(caught[0].message)
-    assert "Deprecated" in (type(clerk.clients).list.__doc__ or "")
 
 
 async def test_extra_headers_and_client_headers_are_sent(server: RecordingServer) -> None:
