@@ -50,6 +50,18 @@ _LAST = [
 ]
 
 
+def spawn(argv: list[str], marker: str) -> tuple[subprocess.Popen[str], str]:
+    """Start a server process that announces itself with one ``<marker> <value>`` line on
+    stdout; return the process and the value (a port, a URL)."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith(marker + " "):
+        stop(process)
+        raise SystemExit(f"the server {argv[1:]} did not start: {line!r}")
+    return process, line.split()[1]
+
+
 def stop(process: subprocess.Popen[str]) -> None:
     """Stop a server process started by a benchmark: politely, then by force."""
     process.terminate()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
+import gc
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -56,25 +56,6 @@ def serve(users: int, latency_ms: float) -> None:
             await asyncio.Event().wait()  # until terminated
 
     asyncio.run(run())
-
-
-class ServerProcess:
-    def __init__(self, users: int, latency_ms: float) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve",
-             f"--users={users}", f"--latency={latency_ms}"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("URL "):
-            self.close()
-            raise SystemExit(f"FakeClerk did not start: {line!r}")
-        self.url = line.split()[1]
-
-    def close(self) -> None:
-        _server.stop(self.process)
 
 
 # -- the clients ----------------------------------------------------------------------------------
@@ -130,6 +111,7 @@ async def export(pages: AsyncIterator[Sequence[Any]], work_ms: float) -> tuple[i
 
 
 def measure(pages: AsyncIterator[Sequence[Any]], work_ms: float, users: int) -> Round:
+    gc.collect()  # garbage left by the previous row is not this row's cost
     started, cpu = time.perf_counter(), time.process_time()
     count, ids = asyncio.run(export(pages, work_ms))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -161,20 +143,24 @@ def main(argv: list[str] | None = None) -> int:
         "clerk-backend-api": official_pages if official_installed() else None,
     }
     requests = -(-args.users // PAGE) + (args.users % PAGE == 0)
-    server = ServerProcess(args.users, args.latency)
+    server, url = _server.spawn(
+        [sys.executable, str(Path(__file__).resolve()), "--serve",
+         f"--users={args.users}", f"--latency={args.latency}"],
+        "URL",
+    )
     try:
         best: dict[str, Round] = {}
         for pages in rows.values():  # a discarded round: imports and first-use caches
             if pages is not None:
-                measure(pages(server.url), args.work, args.users)
+                measure(pages(url), args.work, args.users)
         for _ in range(args.rounds):  # rounds alternate between the rows
             for name, pages in rows.items():
                 if pages is not None:
-                    result = measure(pages(server.url), args.work, args.users)
+                    result = measure(pages(url), args.work, args.users)
                     if name not in best or result.seconds < best[name].seconds:
                         best[name] = result
     finally:
-        server.close()
+        _server.stop(server)
 
     print(
         f"Exporting {args.users:,} users in pages of {PAGE} ({requests} requests):"

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -109,7 +108,7 @@ def serve(share: float, seed: int, refusal: int) -> None:
 
 class ServerProcess:
     def __init__(self, share: float, seed: int, refusal: int) -> None:
-        self.process = subprocess.Popen(
+        self.process, port = _server.spawn(
             [
                 sys.executable,
                 str(Path(__file__).resolve()),
@@ -118,15 +117,9 @@ class ServerProcess:
                 f"--seed={seed}",
                 f"--status={refusal}",
             ],
-            stdout=subprocess.PIPE,
-            text=True,
+            "PORT",
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.close()
-            raise SystemExit(f"the flaky server did not start: {line!r}")
-        self.origin = f"http://127.0.0.1:{int(line.split()[1])}"
+        self.origin = f"http://127.0.0.1:{int(port)}"
         self.base_url = self.origin + "/v1"
 
     def close(self) -> None:
