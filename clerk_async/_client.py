@@ -211,6 +211,9 @@ class AsyncClerk(Resources):
             concurrency: at most this many calls of ``fn`` at once. Defaults to the client's
                 ``max_concurrency`` (else ``max_connections``), which bounds the requests in
                 flight in any case.
+
+        Raises:
+            ValueError: when ``concurrency`` is not a positive int (before any call).
         """
         from ._bulk import map_bounded
 

@@ -158,8 +158,8 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
         *(["from .._pagination import AsyncPager"] if "AsyncPager[" in body else []),
         "from .._retry import RetryConfig",
         "from .._transport import " + ", ".join(
-            n for n in ("FileInput", "Operation", "Timeout", "either") if n in body
-        ),
+            n for n in ("FileInput", "Operation", "Timeout") if n in body
+        ) + (", either" if "=either(" in body else ""),
         *(["from ..models._base import Paginated"] if "Paginated[" in body else []),
     ]
     local += [_import(f"..models.{m}", n) for m, n in sorted(models.items())]
