@@ -9,15 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import ClerkAPIError, ClerkError, TokenVerificationError
 from ._claims import ActorClaim, SessionClaims
-from ._keys import parse_pem
-from ._verify import (
-    OAUTH_JWT_TYPES,
-    SESSION_TYPES,
-    ParsedToken,
-    client_resolver,
-    jwks_cache,
-    verify_parsed,
-)
+from ._verify import OAUTH_JWT_TYPES, SESSION_TYPES, ParsedToken, client_keys, verify_parsed
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
@@ -265,26 +257,14 @@ async def authenticate_request(
     if token_type not in accepted or (from_cookie and token_type != "session_token"):
         return _mismatch(token, token_type, accepted)
     try:
-        if jwt_key is not None:
-            claims = await verify_parsed(
-                parsed,
-                key=parse_pem(jwt_key),
-                authorized_parties=authorized_parties,
-                audience=audience,
-                clock_skew=clock_skew,
-                types=SESSION_TYPES if token_type == "session_token" else _JWT_MACHINE_TYPES,
-            )
-        else:
-            cache = jwks_cache(clerk)
-            claims = await verify_parsed(
-                parsed,
-                resolve=client_resolver(clerk, cache),
-                cache=cache,
-                authorized_parties=authorized_parties,
-                audience=audience,
-                clock_skew=clock_skew,
-                types=SESSION_TYPES if token_type == "session_token" else _JWT_MACHINE_TYPES,
-            )
+        claims = await verify_parsed(
+            parsed,
+            client_keys(clerk, jwt_key),
+            authorized_parties=authorized_parties,
+            audience=audience,
+            clock_skew=clock_skew,
+            types=SESSION_TYPES if token_type == "session_token" else _JWT_MACHINE_TYPES,
+        )
     except TokenVerificationError as exc:
         return _signed_out(exc.reason, exc.message, token, token_type)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import binascii
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -14,7 +15,7 @@ from joserfc.util import urlsafe_b64decode
 
 from .._errors import TokenVerificationError
 from ._claims import SessionClaims
-from ._keys import RSA_ALGORITHMS, JWKSCache, PublicKey, parse_pem
+from ._keys import RSA_ALGORITHMS, Fetch, JWKSCache, PublicKey, parse_pem
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_TOKEN_LENGTH", "ParsedToken", "jwks_cache", "parse_token", "verify_token"]
 
-DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
 # Clerk's tokens are a few hundred bytes to a few kB; refusing huge ones bounds the work an
 # anonymous caller can cause before the signature is checked.
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -93,15 +93,35 @@ def _invalid(message: str) -> TokenVerificationError:
     return TokenVerificationError("token-invalid", message)
 
 
-KeyResolver = Callable[[str], Awaitable[PublicKey]]
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Where a token's verification key comes from: one PEM key, or a JWKS cache and the
+    function that fetches the JWKS when the cache needs it."""
+
+    pem: PublicKey | None = None
+    cache: JWKSCache | None = None
+    fetch: Fetch | None = None
+
+    async def key_for(self, kid: str | None) -> PublicKey:
+        if self.pem is not None:
+            return self.pem
+        if not kid:
+            raise TokenVerificationError("token-invalid", "the token has no key id (kid)")
+        assert self.cache is not None and self.fetch is not None
+        return self.cache.lookup(kid) or await self.cache.get(kid, self.fetch)
+
+
+def client_keys(clerk: AsyncClerk, jwt_key: str | None) -> Keys:
+    """The keys a client verifies with: ``jwt_key`` when given, else its cached JWKS."""
+    if jwt_key is not None:
+        return Keys(pem=parse_pem(jwt_key))
+    return Keys(cache=jwks_cache(clerk), fetch=clerk.jwks.get_jwks)
 
 
 async def verify_parsed(
     parsed: ParsedToken,
+    keys: Keys,
     *,
-    key: PublicKey | None = None,
-    resolve: KeyResolver | None = None,
-    cache: JWKSCache | None = None,
     authorized_parties: Collection[str] | None = None,
     audience: str | Iterable[str] | None = None,
     clock_skew: float = 5.0,
@@ -115,14 +135,7 @@ async def verify_parsed(
         raise TokenVerificationError(
             "token-invalid-algorithm", f"algorithm {alg!r} is not one of RS256, RS384, RS512"
         )
-    if key is None:
-        kid = parsed.kid
-        if not kid:
-            raise TokenVerificationError("token-invalid", "the token has no key id (kid)")
-        key = cache.lookup(kid) if cache is not None else None
-        if key is None:
-            assert resolve is not None
-            key = await resolve(kid)
+    key = await keys.key_for(parsed.kid)
     if key.alg is not None and key.alg != alg:
         raise TokenVerificationError(
             "token-invalid-algorithm", f"the key is for {key.alg}, the token says {alg}"
@@ -233,22 +246,12 @@ def _configure(
         cache.failure_cooldown = failure
 
 
-def client_resolver(clerk: AsyncClerk, cache: JWKSCache) -> KeyResolver:
-    async def fetch() -> JWKS:
-        return await clerk.jwks.get_jwks()
-
-    async def resolve(kid: str) -> PublicKey:
-        return await cache.get(kid, fetch)
-
-    return resolve
-
-
 async def verify_token(
     token: str,
     *,
     jwt_key: str | None = None,
     secret_key: str | None = None,
-    server_url: str = DEFAULT_SERVER_URL,
+    server_url: str | None = None,
     authorized_parties: Collection[str] | None = None,
     audience: str | Iterable[str] | None = None,
     clock_skew: float = 5.0,
@@ -257,48 +260,46 @@ async def verify_token(
 
     With ``jwt_key`` (the instance's PEM public key) nothing is fetched: the key is parsed
     once and reused. Otherwise the instance's JWKS is fetched with ``secret_key`` (or the
-    ``CLERK_SECRET_KEY`` environment variable) from ``server_url`` and cached in this module,
-    per server and key; each fetch uses a short-lived client that is closed right after.
+    ``CLERK_SECRET_KEY`` environment variable) from ``server_url`` (Clerk's API unless given)
+    and cached in this module, per server and key; each fetch uses a short-lived client that
+    is closed right after.
 
     Raises:
         TokenVerificationError: with Clerk's ``reason`` string when the token is refused or
             no key could be loaded.
     """
     parsed = ParsedToken(token)
-    if jwt_key is not None:
-        return await verify_parsed(
-            parsed,
-            key=parse_pem(jwt_key),
-            authorized_parties=authorized_parties,
-            audience=audience,
-            clock_skew=clock_skew,
-        )
+    keys = Keys(pem=parse_pem(jwt_key)) if jwt_key is not None else _standalone_keys(
+        secret_key, server_url
+    )
+    return await verify_parsed(
+        parsed,
+        keys,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        clock_skew=clock_skew,
+    )
+
+
+def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
+    """The JWKS cache of the standalone :func:`verify_token`, fetching through a client that
+    lives for one fetch (the module-level cache outlives any client)."""
     import os
 
-    from .._client import AsyncClerk
+    from .._client import DEFAULT_SERVER_URL, AsyncClerk
 
     secret = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
     if not secret:
         raise TokenVerificationError(
             "secret-key-invalid", "pass jwt_key, secret_key, or set CLERK_SECRET_KEY"
         )
-    cache = standalone_jwks_cache(server_url, secret)
+    url = server_url or DEFAULT_SERVER_URL
 
     async def fetch() -> JWKS:
-        async with AsyncClerk(secret, server_url=server_url) as clerk:
+        async with AsyncClerk(secret, server_url=url) as clerk:
             return await clerk.jwks.get_jwks()
 
-    async def resolve(kid: str) -> PublicKey:
-        return await cache.get(kid, fetch)
-
-    return await verify_parsed(
-        parsed,
-        resolve=resolve,
-        cache=cache,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        clock_skew=clock_skew,
-    )
+    return Keys(cache=standalone_jwks_cache(url, secret), fetch=fetch)
 
 
 async def verify_token_with_client(
@@ -312,19 +313,9 @@ async def verify_token_with_client(
 ) -> SessionClaims:
     """:func:`verify_token` with a client's secret key, connection pool and key cache."""
     parsed = ParsedToken(token)
-    if jwt_key is not None:
-        return await verify_parsed(
-            parsed,
-            key=parse_pem(jwt_key),
-            authorized_parties=authorized_parties,
-            audience=audience,
-            clock_skew=clock_skew,
-        )
-    cache = jwks_cache(clerk)
     return await verify_parsed(
         parsed,
-        resolve=client_resolver(clerk, cache),
-        cache=cache,
+        client_keys(clerk, jwt_key),
         authorized_parties=authorized_parties,
         audience=audience,
         clock_skew=clock_skew,
