@@ -15,10 +15,14 @@ request and the figures measure the clients. The users follow the ``User`` schem
 from __future__ import annotations
 
 import json
+import select
 import socket
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 USER_COUNT = 10
 SECRET_KEY = "sk_test_benchmark_0000000000000000000000000000"
@@ -52,10 +56,11 @@ _LAST = [
 
 def spawn(argv: list[str], marker: str) -> tuple[subprocess.Popen[str], str]:
     """Start a server process that announces itself with one ``<marker> <value>`` line on
-    stdout; return the process and the value (a port, a URL)."""
+    stdout within 30 seconds; return the process and the value (a port, a URL)."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    line = process.stdout.readline()
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    line = process.stdout.readline() if ready else ""
     if not line.startswith(marker + " "):
         stop(process)
         raise SystemExit(f"the server {argv[1:]} did not start: {line!r}")
@@ -274,6 +279,13 @@ def main() -> None:
     app = web.Application()
     app.router.add_get("/v1/users", list_users)
     app.router.add_get("/v1/users/{user_id}", get_user)
+    run(app)
+
+
+def run(app: web.Application) -> None:
+    """Serve ``app`` on a free port of 127.0.0.1 until terminated, announcing ``PORT <n>``
+    on stdout (what :func:`spawn` waits for)."""
+    from aiohttp import web
 
     # Listen before announcing the port: early connections then wait in the backlog instead
     # of being refused while the event loop starts.

@@ -28,7 +28,6 @@ import gc
 import json
 import os
 import platform
-import select
 import statistics
 import subprocess
 import sys
@@ -334,16 +333,8 @@ def worker_main(client: str, base_url: str, calls: int, concurrency: int) -> int
 
 
 def _start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_server.py")], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    line = proc.stdout.readline() if ready else ""
-    if not line.startswith("PORT "):
-        _server.stop(proc)
-        raise SystemExit(f"the benchmark server did not start (said {line!r})")
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1"
+    proc, port = _server.spawn([sys.executable, str(HERE / "_server.py")], "PORT")
+    return proc, f"http://127.0.0.1:{int(port)}/v1"
 
 
 def _run_worker(client: str, base_url: str, calls: int, concurrency: int) -> dict[str, Any]:

@@ -95,15 +95,7 @@ def serve(share: float, seed: int, refusal: int) -> None:
     app.router.add_get("/v1/users/{user_id}", get_user)
     app.router.add_get("/_stats", stats)
     app.router.add_post("/_reset", do_reset)
-
-    import socket
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    print(f"PORT {sock.getsockname()[1]}", flush=True)
-    web.run_app(app, sock=sock, access_log=None, print=None, backlog=1024)
+    _server.run(app)
 
 
 class ServerProcess:

@@ -940,16 +940,12 @@ class FakeClerk:
 
     async def _merge_user_metadata(self, request: web.Request) -> web.Response:
         user = self._user(request)
-        body = await _body(request, _USER_METADATA)
-        for name, patch in body.items():
-            user[name] = _deep_merge(user[name] or {}, patch)
+        _merge_metadata(user, await _body(request, _USER_METADATA))
         return self._touch(user)
 
     async def _replace_user_metadata(self, request: web.Request) -> web.Response:
         user = self._user(request)
-        body = await _body(request, _USER_METADATA)
-        for name, value in body.items():
-            user[name] = _strip_nulls(value)
+        _replace_metadata(user, await _body(request, _USER_METADATA))
         return self._touch(user)
 
     async def _ban_user(self, request: web.Request) -> web.Response:
@@ -1214,16 +1210,12 @@ class FakeClerk:
 
     async def _merge_organization_metadata(self, request: web.Request) -> web.Response:
         organization = self._organization(request)
-        body = await _body(request, _ORGANIZATION_METADATA)
-        for name, patch in body.items():
-            organization[name] = _deep_merge(organization[name], patch)
+        _merge_metadata(organization, await _body(request, _ORGANIZATION_METADATA))
         return self._touch(organization)
 
     async def _replace_organization_metadata(self, request: web.Request) -> web.Response:
         organization = self._organization(request)
-        body = await _body(request, _ORGANIZATION_METADATA)
-        for name, value in body.items():
-            organization[name] = _strip_nulls(value)
+        _replace_metadata(organization, await _body(request, _ORGANIZATION_METADATA))
         return self._touch(organization)
 
     async def _upload_logo(self, request: web.Request) -> web.Response:
@@ -1487,6 +1479,18 @@ async def _body(request: web.Request, fields: _Kinds) -> JSON:
                 param=name,
             )
     return body
+
+
+def _merge_metadata(record: JSON, body: JSON) -> None:
+    """PATCH .../metadata: each given metadata object is deep-merged into the stored one."""
+    for name, patch in body.items():
+        record[name] = _deep_merge(record[name] or {}, patch)
+
+
+def _replace_metadata(record: JSON, body: JSON) -> None:
+    """PUT .../metadata: each given metadata object replaces the stored one."""
+    for name, value in body.items():
+        record[name] = _strip_nulls(value)
 
 
 def _deep_merge(base: JSON, patch: JSON) -> JSON:
