@@ -1087,13 +1087,11 @@ def test_demo_runs_offline() -> None:
     assert result.stderr == ""
 
 
-async def test_demo_read_only_tour_with_a_key(fake: FakeClerk) -> None:
-    # The tour for a real instance, pointed at the fake through CLERK_API_URL.
-    fake.seed_users(7)
-    fake.seed_organizations(2)
+async def run_live_demo(fake: FakeClerk, secret_key: str) -> tuple[int | None, str, str]:
+    """The demo's tour for a real instance, pointed at the fake through CLERK_API_URL."""
     env = {
         **os.environ,
-        "CLERK_SECRET_KEY": fake.secret_key,
+        "CLERK_SECRET_KEY": secret_key,
         "CLERK_API_URL": fake.url.removesuffix("/v1"),
     }
     process = await asyncio.create_subprocess_exec(
@@ -1107,8 +1105,14 @@ async def test_demo_read_only_tour_with_a_key(fake: FakeClerk) -> None:
         env=env,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    out = stdout.decode()
-    assert process.returncode == 0, stderr.decode()
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_demo_read_only_tour_with_a_key(fake: FakeClerk) -> None:
+    fake.seed_users(7)
+    fake.seed_organizations(2)
+    returncode, out, err = await run_live_demo(fake, fake.secret_key)
+    assert returncode == 0, err
     assert f"read-only calls against {fake.url}" in out
     assert re.search(r"^  users\.count\s+7 users$", out, re.MULTILINE)
     assert re.search(r"^  users\.list\s+the 5 newest users:$", out, re.MULTILINE)
@@ -1125,21 +1129,6 @@ async def test_demo_read_only_tour_with_a_key(fake: FakeClerk) -> None:
 
 
 async def test_demo_reports_a_rejected_key(fake: FakeClerk) -> None:
-    env = {
-        **os.environ,
-        "CLERK_SECRET_KEY": "sk_test_wrong",
-        "CLERK_API_URL": fake.url.removesuffix("/v1"),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-W",
-        "error",
-        str(ROOT / "examples" / "demo.py"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 1
-    assert "failed: users.count - HTTP 401 - clerk_key_invalid" in stderr.decode()
+    returncode, _, err = await run_live_demo(fake, "sk_test_wrong")
+    assert returncode == 1
+    assert "failed: users.count - HTTP 401 - clerk_key_invalid" in err
