@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ClerkConnectionError,
         ClerkDecodeError,
         ClerkError,
+        ClerkResponseTooLargeError,
         ClerkTimeoutError,
         ConflictError,
         ErrorDetail,
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     )
     from ._pagination import AsyncPager, Page
     from ._retry import RetryConfig
-    from ._transport import FileInput, Timeout
+    from ._config import Timeout
+    from ._multipart import FileInput
     from .auth import Auth, RequestState, SessionClaims, verify_token
 
 # Public name -> the private module that defines it, imported on first access.
@@ -51,6 +53,7 @@ _EXPORTS = {
     "ClerkConnectionError": "_errors",
     "ClerkDecodeError": "_errors",
     "ClerkError": "_errors",
+    "ClerkResponseTooLargeError": "_errors",
     "ClerkTimeoutError": "_errors",
     "ConflictError": "_errors",
     "ErrorDetail": "_errors",
@@ -65,8 +68,8 @@ _EXPORTS = {
     "AsyncPager": "_pagination",
     "Page": "_pagination",
     "RetryConfig": "_retry",
-    "FileInput": "_transport",
-    "Timeout": "_transport",
+    "FileInput": "_multipart",
+    "Timeout": "_config",
     "Auth": "auth",
     "RequestState": "auth",
     "SessionClaims": "auth",
@@ -87,6 +90,7 @@ __all__ = [
     "ClerkConnectionError",
     "ClerkDecodeError",
     "ClerkError",
+    "ClerkResponseTooLargeError",
     "ClerkTimeoutError",
     "ConflictError",
     "ErrorDetail",

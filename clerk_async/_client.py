@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -12,9 +11,18 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import msgspec
 
 from . import _transport
+from ._config import (
+    API_VERSION,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_OPTIONS,
+    DEFAULT_SERVER_URL,
+    CallOptions,
+    Pool,
+    Timeout,
+    check_headers,
+    make_config,
+)
 from ._retry import NO_RETRY, RetryConfig
-from ._transport import Config, Operation, Pool, Timeout
-from ._version import __version__
 from .resources import Resources
 
 if TYPE_CHECKING:
@@ -24,18 +32,19 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._bulk import Outcome
+    from ._operation import Operation
     from .auth._claims import SessionClaims
+    from .auth._keys import JWKSCache
     from .auth._request import AcceptsToken, RequestState
+    from .auth._verify import Keys
+    from .ratelimit import RateLimiter
 
 __all__ = ["API_VERSION", "DEFAULT_SERVER_URL", "AsyncClerk"]
 
-DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
-API_VERSION = "2026-05-12"
 T = TypeVar("T")
 R = TypeVar("R")
 _DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_RETRY = RetryConfig()
-_USER_AGENT = f"clerk_async/{__version__} python/{platform.python_version()}"
 
 
 class AsyncClerk(Resources):
@@ -49,8 +58,10 @@ class AsyncClerk(Resources):
     Args:
         bearer_auth: the instance's secret key (``sk_live_...`` or ``sk_test_...``). Falls back
             to the ``CLERK_SECRET_KEY`` environment variable; without either, calls that need
-            it raise :class:`ClerkConfigurationError`.
-        server_url: the API's base URL, without a trailing slash.
+            it raise :class:`ClerkConfigurationError`. Surrounding whitespace is removed.
+        server_url: the API's base URL; falls back to ``CLERK_API_URL``, then Clerk's API.
+            It must be ``https`` (plain ``http`` only for a loopback host) and carry no
+            credentials, query or fragment.
         api_version: the ``Clerk-API-Version`` header sent with every call.
         timeout: the limit for each attempt, in seconds or as a :class:`Timeout`.
         retry: the default :class:`RetryConfig`; ``False`` disables retries.
@@ -63,13 +74,28 @@ class AsyncClerk(Resources):
         session: an aiohttp session to send on instead of our own. It is never closed by us,
             and ``max_connections`` does not apply to it.
         headers: extra headers sent with every call.
+        rate_limit: a limiter every request waits for before it is sent (see
+            :mod:`clerk_async.ratelimit`), shared with any other client given the same
+            object; ``"auto"`` picks Clerk's documented budget from the secret key's prefix.
+            Whatever this is, a 429 with ``Retry-After`` closes that endpoint to every call
+            of the client until the time has passed (docs/rate-limits.md).
+        max_response_bytes: the largest answer body accepted, counted after decompression;
+            a larger one raises :class:`ClerkResponseTooLargeError`.
+        jwt_key: the instance's PEM public key, to verify session tokens without fetching
+            the JWKS; falls back to the ``CLERK_JWT_KEY`` environment variable.
+        jwks_timeout: the limit, in seconds, for fetching the JWKS when verifying tokens.
+
+    Raises:
+        ClerkConfigurationError: an unsafe ``server_url``, or a publishable key given as the
+            secret key.
+        TypeError, ValueError: any other argument of the wrong type or range.
     """
 
     def __init__(
         self,
         bearer_auth: str | None = None,
         *,
-        server_url: str = DEFAULT_SERVER_URL,
+        server_url: str | None = None,
         api_version: str = API_VERSION,
         timeout: float | Timeout = _DEFAULT_TIMEOUT,
         retry: RetryConfig | Literal[False] = _DEFAULT_RETRY,
@@ -77,23 +103,34 @@ class AsyncClerk(Resources):
         max_concurrency: int | None = None,
         session: aiohttp.ClientSession | None = None,
         headers: Mapping[str, str] | None = None,
+        rate_limit: RateLimiter | Literal["auto"] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        jwt_key: str | None = None,
+        jwks_timeout: float = 5.0,
     ) -> None:
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1, or None for the default")
-        if max_concurrency is None and session is None:
+        _check_count("max_connections", max_connections)
+        if max_concurrency is not None:
+            _check_count("max_concurrency", max_concurrency)
+        elif session is None:
             # Queueing in our limiter costs no timeout; queueing in aiohttp's pool would count
             # against each attempt's connect timeout, so a large gather would time out.
             max_concurrency = max_connections
         key = bearer_auth if bearer_auth is not None else os.environ.get("CLERK_SECRET_KEY")
-        self._config = Config(
-            server_url=server_url.rstrip("/"),
-            bearer_auth=key or None,
+        self._config = make_config(
+            server_url=server_url or os.environ.get("CLERK_API_URL") or DEFAULT_SERVER_URL,
+            bearer_auth=key,
             api_version=api_version,
-            timeout=Timeout.coerce(timeout),
-            retry=retry or NO_RETRY,
-            headers=_default_headers(api_version, headers),
+            timeout=timeout,
+            retry=retry,
+            headers=headers,
+            max_response_bytes=max_response_bytes,
+            rate_limit=_rate_limiter(rate_limit, key),
+        )
+        self._jwt_key = jwt_key if jwt_key is not None else os.environ.get("CLERK_JWT_KEY") or None
+        self._jwks_options = CallOptions(
+            timeout=Timeout(total=jwks_timeout, connect=jwks_timeout),
+            retries=NO_RETRY,
+            max_response_bytes=_JWKS_MAX_BYTES,
         )
         self._pool = Pool(
             session=session, max_connections=max_connections, max_concurrency=max_concurrency
@@ -116,25 +153,42 @@ class AsyncClerk(Resources):
     def retry(self) -> RetryConfig:
         return self._config.retry
 
+    @property
+    def rate_limit(self) -> RateLimiter | None:
+        """The limiter every request of this client waits for, if any."""
+        return self._config.rate_limit
+
     def with_options(
         self,
         *,
         timeout: float | Timeout | None = None,
         retry: RetryConfig | Literal[False] | None = None,
         headers: Mapping[str, str] | None = None,
+        rate_limit: RateLimiter | Literal["auto"] | None = None,
     ) -> AsyncClerk:
         """A copy with other defaults that shares this client's connection pool.
 
         The copy is cheap to make, for example per request or per job; it lives as long as
-        this client, and closing it does not close the shared pool.
+        this client, and closing it does not close the shared pool. It shares the pool's
+        429 gate and JWKS cache too.
         """
         copy = object.__new__(type(self))
+        config = self._config
+        if retry is not None and retry is not False and not isinstance(retry, RetryConfig):
+            raise TypeError(f"retry must be a RetryConfig, False or None, not {retry!r}")
         copy._config = dataclasses.replace(
-            self._config,
-            timeout=Timeout.coerce(timeout) if timeout is not None else self._config.timeout,
-            retry=self._config.retry if retry is None else (retry or NO_RETRY),
-            headers={**self._config.headers, **(headers or {})},
+            config,
+            timeout=Timeout.coerce(timeout) if timeout is not None else config.timeout,
+            retry=config.retry if retry is None else (retry or NO_RETRY),
+            headers={**config.headers, **check_headers(headers, "headers")},
+            rate_limit=(
+                config.rate_limit
+                if rate_limit is None
+                else _rate_limiter(rate_limit, config.bearer_auth)
+            ),
         )
+        copy._jwt_key = self._jwt_key
+        copy._jwks_options = self._jwks_options
         copy._pool = self._pool
         copy._owns_pool = False
         return copy
@@ -170,20 +224,10 @@ class AsyncClerk(Resources):
         query: Mapping[str, object] | None = None,
         body: object = msgspec.UNSET,
         *,
-        timeout: float | Timeout | None = None,
-        retries: RetryConfig | Literal[False] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
+        options: CallOptions = DEFAULT_OPTIONS,
     ) -> T:
         return await _transport.request(
-            self._pool,
-            self._config,
-            op,
-            path_args,
-            query,
-            body,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            self._pool, self._config, op, path_args, query, body, options
         )
 
     async def map(
@@ -219,6 +263,44 @@ class AsyncClerk(Resources):
 
         return await map_bounded(fn, items, concurrency or self._pool.capacity)
 
+    @property
+    def jwks_cache(self) -> JWKSCache:
+        """The instance's cached JWKS, shared by this client and its :meth:`with_options`
+        copies; see :class:`clerk_async.auth.JWKSCache`."""
+        pool = self._pool
+        if pool.jwks is None:
+            from .auth._keys import JWKSCache
+
+            pool.jwks = JWKSCache()
+        return pool.jwks
+
+    async def prefetch_jwks(self) -> None:
+        """Fetch and parse the instance's JWKS now, so the first verification does not wait.
+
+        Call it at start-up (for example in a FastAPI lifespan); it also loads the crypto
+        libraries. Does nothing with a ``jwt_key``, which needs no fetch.
+
+        Raises:
+            TokenVerificationError: ``jwk-failed-to-load`` when the JWKS cannot be fetched.
+        """
+        if self._jwt_key is None:
+            await self._verification_keys(None).load()
+
+    def _verification_keys(self, jwt_key: str | None) -> Keys:
+        from .auth._verify import Keys
+
+        jwt_key = jwt_key if jwt_key is not None else self._jwt_key
+        if jwt_key is not None:
+            return Keys.from_pem(jwt_key)
+        from .auth._keys import fetch_jwks
+
+        pool, config, options = self._pool, self._config, self._jwks_options
+
+        async def fetch() -> Any:
+            return await fetch_jwks(pool, config, options)
+
+        return Keys(cache=self.jwks_cache, fetch=fetch)
+
     async def verify_token(
         self,
         token: str,
@@ -232,12 +314,11 @@ class AsyncClerk(Resources):
 
         See :func:`clerk_async.auth.verify_token`; raises :class:`TokenVerificationError`.
         """
-        from .auth._verify import verify_token_with_client
+        from .auth._verify import verify_with_keys
 
-        return await verify_token_with_client(
-            self,
+        return await verify_with_keys(
             token,
-            jwt_key=jwt_key,
+            self._verification_keys(jwt_key),
             authorized_parties=authorized_parties,
             audience=audience,
             clock_skew=clock_skew,
@@ -258,28 +339,45 @@ class AsyncClerk(Resources):
 
         See :func:`clerk_async.auth.authenticate_request`.
         """
-        from .auth._request import authenticate_request
+        from .auth._request import authenticate_with_keys
 
-        return await authenticate_request(
+        return await authenticate_with_keys(
             self,
+            self._verification_keys(jwt_key),
             request,
             authorized_parties=authorized_parties,
             audience=audience,
             accepts_token=accepts_token,
-            jwt_key=jwt_key,
             clock_skew=clock_skew,
             treat_pending_as_signed_out=treat_pending_as_signed_out,
         )
 
 
-def _default_headers(api_version: str, extra: Mapping[str, str] | None) -> dict[str, str]:
-    headers = {
-        "Clerk-API-Version": api_version,
-        "User-Agent": _USER_AGENT,
-        "Accept": "application/json",
-    }
-    headers.update(extra or {})
-    return headers
+# A JWKS is a few kB; a megabyte is far beyond any real one.
+_JWKS_MAX_BYTES = 1024 * 1024
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1")
+
+
+def _rate_limiter(value: RateLimiter | Literal["auto"] | None, key: str | None) -> RateLimiter | None:
+    if value is None:
+        return None
+    if value == "auto":
+        from .ratelimit import RateLimit
+
+        if not key:
+            raise ValueError("rate_limit='auto' needs the secret key, to tell production from development")
+        return RateLimit.for_secret_key(key.strip())
+    from .ratelimit import RateLimiter
+
+    if isinstance(value, str) or not isinstance(value, RateLimiter):
+        raise TypeError(f"rate_limit must be a RateLimit, 'auto' or None, not {value!r}")
+    return value
 
 
 def _mask(key: str | None) -> str:

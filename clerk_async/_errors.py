@@ -22,6 +22,7 @@ __all__ = [
     "ClerkConnectionError",
     "ClerkDecodeError",
     "ClerkError",
+    "ClerkResponseTooLargeError",
     "ClerkTimeoutError",
     "ConflictError",
     "ErrorDetail",
@@ -53,7 +54,24 @@ _decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
 
 
 class ClerkError(Exception):
-    """Base class of every exception raised by clerk_async."""
+    """Base class of every exception raised by clerk_async.
+
+    Every exception pickles with all its attributes (task queues and process pools send
+    exceptions between processes); the chained ``__cause__`` is not kept, as for any exception.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, self._pickle_state()))
+
+    def _pickle_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _restore(cls: type[ClerkError], args: tuple[Any, ...], state: dict[str, Any]) -> ClerkError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ClerkConfigurationError(ClerkError):
@@ -76,9 +94,6 @@ class TokenVerificationError(ClerkError):
         self.reason = reason
         self.message = message or reason
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reason, self.message))
-
 
 class WebhookVerificationError(ClerkError):
     """A webhook delivery was refused: it cannot be shown to come from Clerk, or is unusable.
@@ -99,13 +114,6 @@ class WebhookVerificationError(ClerkError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_webhook_error, (str(self), self.reason))
-
-
-def _rebuild_webhook_error(message: str, reason: str) -> WebhookVerificationError:
-    return WebhookVerificationError(message, reason=reason)
 
 
 class ClerkConnectionError(ClerkError):
@@ -130,14 +138,33 @@ class ClerkTimeoutError(ClerkConnectionError):
 class ClerkDecodeError(ClerkError):
     """A 2xx answer whose body does not match the model the operation declares.
 
-    ``body`` holds the raw bytes so nothing is lost; ``operation`` names the call.
+    ``body`` holds the raw bytes so nothing is lost; ``operation`` names the call;
+    ``attempts`` counts the attempts made.
     """
 
-    def __init__(self, message: str, *, operation: str, body: bytes, status: int) -> None:
+    def __init__(
+        self, message: str, *, operation: str, body: bytes, status: int, attempts: int = 1
+    ) -> None:
         super().__init__(message)
         self.operation = operation
         self.body = body
         self.status = status
+        self.attempts = attempts
+
+
+class ClerkResponseTooLargeError(ClerkError):
+    """An answer's body grew past ``max_response_bytes`` (counted after decompression).
+
+    Reading stopped at the limit and the connection was closed, so a broken or hostile server
+    cannot exhaust memory. Raise the client's ``max_response_bytes`` if a legitimate answer is
+    that large. Not retried.
+    """
+
+    def __init__(self, message: str, *, operation: str, limit: int, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.limit = limit
+        self.attempts = attempts
 
 
 class ClerkAPIError(ClerkError):
@@ -198,12 +225,12 @@ class ClerkAPIError(ClerkError):
     def __str__(self) -> str:
         return self._summary()
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__))
+    def _pickle_state(self) -> dict[str, Any]:
+        # aiohttp's read-only header proxy cannot be pickled; a copy keeps every value and
+        # the case-insensitive lookup.
+        from multidict import CIMultiDict
 
-
-def _rebuild(cls: type[ClerkAPIError], state: dict[str, Any]) -> ClerkAPIError:
-    return cls(**state)
+        return {**self.__dict__, "headers": CIMultiDict(self.headers)}
 
 
 def _snippet(body: bytes, limit: int = 120) -> str:
@@ -273,8 +300,8 @@ def api_error(
     body: bytes,
     *,
     operation: str,
-    attempts: int,
-    retry_after: float | None,
+    attempts: int = 1,
+    retry_after: float | None = None,
 ) -> ClerkAPIError:
     """Build the exception for a non-2xx answer; any body is accepted."""
     try:

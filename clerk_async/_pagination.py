@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from msgspec import UNSET
 
+from ._config import DEFAULT_OPTIONS, CallOptions
+
 if TYPE_CHECKING:
-    from ._retry import RetryConfig
-    from ._transport import Operation, Requester, Timeout
+    from ._operation import Operation
+    from ._transport import Requester
 
 __all__ = ["DEFAULT_PAGE_SIZE", "AsyncPager", "Page"]
 
@@ -133,9 +135,7 @@ class AsyncPager(Generic[I]):
         path_args: Sequence[object] = (),
         query: Mapping[str, object] | None = None,
         *,
-        timeout: float | Timeout | None = None,
-        retries: RetryConfig | Literal[False] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
+        options: CallOptions = DEFAULT_OPTIONS,
     ) -> None:
         if op.deprecated:
             # Warn once, where the list method is called, rather than from every page fetch
@@ -149,11 +149,7 @@ class AsyncPager(Generic[I]):
         self._op = op
         self._path_args = tuple(path_args)
         self._query = query
-        self._options: dict[str, Any] = {
-            "timeout": timeout,
-            "retries": retries,
-            "extra_headers": extra_headers,
-        }
+        self._options = options
 
     def __await__(self) -> Generator[Any, None, Page[I]]:
         return self.fetch(self._offset).__await__()
@@ -190,7 +186,7 @@ class AsyncPager(Generic[I]):
     async def fetch(self, offset: int) -> Page[I]:
         """The page starting at ``offset``, with the call's other arguments."""
         query = self._query if offset == self._offset else {**self._query, "offset": offset}
-        raw = await self._request(self._op, self._path_args, query, **self._options)
+        raw = await self._request(self._op, self._path_args, query, options=self._options)
         return Page(self, raw, offset, self._limit)
 
     def __repr__(self) -> str:

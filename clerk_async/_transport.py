@@ -1,227 +1,82 @@
-"""The one request path: build → send → retry → decode → raise.
+"""The one request path: prepare → queue → send → retry → decode → raise.
 
-Every operation is an :class:`Operation` (plain data written by the generator). A resource
-method hands its operation and the caller's arguments to :func:`request`, which alone builds the
-URL and body, takes a concurrency slot, sends on the shared session, applies the retry policy,
-decodes a 2xx body into the declared type and turns everything else into our exceptions.
+A resource method hands its :class:`~clerk_async._operation.Operation`, the caller's arguments
+and one :class:`~clerk_async._config.CallOptions` to :func:`request`. The request is prepared
+once (URL, headers, body); each attempt then queues at the 429 gate, the optional rate limiter
+and the concurrency limit, goes out through the pool's narrow ``send`` step, and its outcome is
+handed to the call's :class:`~clerk_async._retry.RetrySchedule`, which says how long to wait or
+to give up. A 2xx body is decoded into the declared type; everything else becomes one of our
+exceptions, carrying the number of attempts made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
-import os
-import re
 import time
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 
+from ._config import DEFAULT_OPTIONS, CallOptions, Config, Pool, Timeout
 from ._errors import (
-    ClerkClosedError,
+    ClerkAPIError,
     ClerkConfigurationError,
     ClerkConnectionError,
     ClerkDecodeError,
     ClerkError,
+    ClerkResponseTooLargeError,
     ClerkTimeoutError,
     api_error,
 )
-from ._retry import NO_RETRY, RetryConfig, retry_after_seconds
+from ._multipart import Part, form_data, parts
+from ._retry import RetrySchedule, retry_after_seconds
 
 if TYPE_CHECKING:
     import aiohttp
-    import anyio
+    from yarl import URL
 
-__all__ = ["FileInput", "Operation", "Timeout", "either"]
+    from ._operation import Operation
+
+__all__ = ["Answer", "Prepared", "Requester", "Sender", "request"]
 
 logger = logging.getLogger("clerk_async")
 
-FileInput = bytes | bytearray | IO[bytes] | os.PathLike[str] | str | tuple[str, bytes, str]
-"""What a multipart file field accepts: bytes, a binary file object, a path, or
-``(filename, content, content_type)``."""
-
-_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 T = TypeVar("T")
-A = TypeVar("A")
-B = TypeVar("B")
-
-
-@dataclass(frozen=True)
-class Timeout:
-    """Limits for one attempt, in seconds; ``None`` means no limit.
-
-    Attributes:
-        total: the whole attempt, from taking a connection to reading the last byte.
-        connect: opening a connection (or waiting for a free one in the pool).
-    """
-
-    total: float | None = 60.0
-    connect: float | None = 10.0
-
-    @classmethod
-    def coerce(cls, value: float | Timeout) -> Timeout:
-        if isinstance(value, Timeout):
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise TypeError(f"timeout must be a positive number of seconds or a Timeout, not {value!r}")
-        return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
-
-
-def either(first: type[A], second: type[B]) -> type[A | B]:
-    """An ``Operation.response`` for an answer that comes in one of two shapes, a JSON array or
-    a JSON object; msgspec tells which from the JSON itself."""
-    return first | second  # type: ignore[return-value]  # a union is a type to msgspec
-
-
-@dataclass(frozen=True)
-class Operation(Generic[T]):
-    """Everything the transport needs to know about one Backend API operation.
-
-    Attributes:
-        name: ``resource.method``, used in errors and logs.
-        method: the HTTP method.
-        path: the path template, with ``{name}`` placeholders in path-parameter order.
-        response: the type a 2xx body decodes into; ``None`` when the body is ignored.
-        body: ``"json"``, ``"multipart"`` or ``None`` for no body.
-        files: the multipart fields that carry a file; the others are plain form fields.
-        joined_query: query parameters whose lists are sent comma-separated in one pair
-            (``explode: false`` in the spec) rather than as repeated pairs.
-        empty_body: send ``{}`` when no body field is given (the body is required).
-        authenticated: whether the call needs the secret key.
-        deprecated: emit a ``DeprecationWarning`` on every call.
-        items_key: for a list operation whose answer is an object, the key of its item
-            array (see :mod:`clerk_async._pagination`).
-    """
-
-    name: str
-    method: str
-    path: str
-    response: type[T] | None = None
-    body: Literal["json", "multipart"] | None = None
-    files: tuple[str, ...] = ()
-    joined_query: tuple[str, ...] = ()
-    empty_body: bool = False
-    authenticated: bool = True
-    deprecated: bool = False
-    items_key: str = "data"
-    path_params: tuple[str, ...] = field(init=False, repr=False)
-    _path_format: str = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
-        object.__setattr__(self, "_path_format", _PLACEHOLDER.sub("{}", self.path))
-
-    @cached_property
-    def decoder(self) -> msgspec.json.Decoder[T]:
-        """Built on first use: building it resolves the model's annotations."""
-        return msgspec.json.Decoder(self.response)
-
-    def warn_deprecated(self, stacklevel: int) -> None:
-        """Warn that this operation is deprecated, at ``stacklevel`` frames above the caller."""
-        warnings.warn(
-            f"{self.name} is deprecated by Clerk and may be removed; see its docstring",
-            DeprecationWarning,
-            stacklevel=stacklevel + 1,
-        )
-
-    def format_path(self, values: Sequence[object]) -> str:
-        escaped = []
-        for name, value in zip(self.path_params, values, strict=True):
-            if not isinstance(value, str):
-                raise TypeError(f"{self.name}: {name} must be a str, not {type(value).__name__}")
-            if not value:
-                raise ValueError(f"{self.name}: {name} must not be empty")
-            escaped.append(quote(value, safe=""))
-        return self._path_format.format(*escaped)
-
-
-@dataclass(frozen=True)
-class Config:
-    """The settings one client (or one ``with_options`` copy) sends requests with."""
-
-    server_url: str
-    bearer_auth: str | None
-    api_version: str
-    timeout: Timeout
-    retry: RetryConfig
-    headers: Mapping[str, str]
-
-
-class Pool:
-    """The aiohttp session and concurrency limit shared by a client and all its copies.
-
-    The session is created on first use inside the running event loop, so a client can be
-    built anywhere; one passed in by the caller is used as is and never closed here.
-    """
-
-    def __init__(
-        self,
-        *,
-        session: aiohttp.ClientSession | None,
-        max_connections: int,
-        max_concurrency: int | None,
-    ) -> None:
-        self._session = session
-        self._owns_session = session is None
-        self._max_connections = max_connections
-        self._max_concurrency = max_concurrency
-        self.capacity = max_concurrency or max_connections
-        """How many requests this pool is meant to carry at once, for sizing bulk jobs."""
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = False
-
-    def session(self) -> aiohttp.ClientSession:
-        if self.closed:
-            raise ClerkClosedError(
-                "this AsyncClerk is closed; create a new client, or keep using it inside its"
-                " `async with` block"
-            )
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
-            raise ClerkError(
-                "this AsyncClerk was first used in another event loop; create one client per loop"
-            )
-        if self._session is None:
-            import aiohttp
-
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-                auto_decompress=True,
-            )
-        return self._session
-
-    def limiter(self) -> anyio.CapacityLimiter | None:
-        if self._max_concurrency is not None and self._limiter is None:
-            import anyio
-
-            self._limiter = anyio.CapacityLimiter(self._max_concurrency)
-        return self._limiter
-
-    async def close(self) -> None:
-        self.closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
-
+Answer = tuple[int, Mapping[str, str], bytes]
+"""What one exchange returns: status, headers and the whole body."""
 
 _json_encode = msgspec.json.Encoder().encode
 
 
-class _AttemptFailed(Exception):
-    """A transport failure, and whether it happened before the request could reach Clerk."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One request, built once per call and sent as is by every attempt.
 
-    def __init__(self, error: ClerkConnectionError, *, before_send: bool) -> None:
-        self.error = error
-        self.before_send = before_send
+    The headers (which carry the secret key) and the body stay out of the repr.
+    """
+
+    operation: str
+    method: str
+    url: URL
+    headers: dict[str, str] = field(repr=False)
+    body: bytes | list[Part] | None = field(repr=False)
+    timeout: Timeout
+    max_response_bytes: int
+
+
+class Sender(Protocol):
+    """The narrow step where a request leaves the client: one exchange, no retries.
+
+    Raises ``aiohttp.ClientError`` or ``asyncio.TimeoutError`` for transport failures, and
+    :class:`ClerkResponseTooLargeError` when the body passes ``max_response_bytes``.
+    """
+
+    async def __call__(
+        self, session: aiohttp.ClientSession, prepared: Prepared, timeout: aiohttp.ClientTimeout
+    ) -> Answer: ...
 
 
 class Requester(Protocol):
@@ -234,9 +89,7 @@ class Requester(Protocol):
         query: Mapping[str, object] | None = None,
         body: object = msgspec.UNSET,
         *,
-        timeout: float | Timeout | None = None,
-        retries: RetryConfig | Literal[False] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
+        options: CallOptions = DEFAULT_OPTIONS,
     ) -> T: ...
 
 
@@ -247,162 +100,188 @@ async def request(
     path_args: Sequence[object] = (),
     query: Mapping[str, object] | None = None,
     body: object = msgspec.UNSET,
-    *,
-    timeout: float | Timeout | None = None,
-    retries: RetryConfig | Literal[False] | None = None,
-    extra_headers: Mapping[str, str] | None = None,
+    options: CallOptions = DEFAULT_OPTIONS,
 ) -> T:
     """Send one operation and return its decoded answer; see the module docstring."""
     if op.deprecated:
         op.warn_deprecated(stacklevel=4)  # request() <- AsyncClerk._request <- method <- caller
-    url = config.server_url + op.format_path(path_args)
-    params = _query_pairs(query, op.joined_query) if query else None
-    headers = _headers(config, op, extra_headers)
-    payload = await _payload(op, body, headers)
-    attempt_timeout = Timeout.coerce(timeout) if timeout is not None else config.timeout
-    policy = config.retry if retries is None else (retries or NO_RETRY)
+    prepared = await _prepare(config, op, path_args, query, body, options)
+    schedule = options.retry_config(config.retry).start(op.method)
     session = pool.session()
-
-    started = time.monotonic()
-    deadline = started + policy.total_timeout if policy.total_timeout is not None else None
-    waits: Iterator[float] | None = None  # built on the first retry: most calls never need it
-    attempt = 0
     while True:
-        attempt += 1
-        retry_after: float | None = None
+        schedule.attempts += 1
+        gated = False  # whether the wait before the next attempt happens at the 429 gate
         try:
-            status, response_headers, data = await _attempt(
-                session, pool.limiter(), op, url, params, headers, payload, attempt_timeout, deadline
-            )
+            status, headers, data = await _attempt(pool, config, op, prepared, session, schedule)
         except _AttemptFailed as failed:
             error: ClerkError = failed.error
-            retryable = failed.before_send or policy.allows_unsafe(op.method)
-            outcome = type(failed.error).__name__
+            wait = schedule.next_wait(reached_server=failed.reached_server)
+            outcome = type(error).__name__
         else:
             if 200 <= status < 300:
-                _log_attempt(op, url, attempt, str(status), None)
-                return _decode(op, status, data)
-            retry_after = retry_after_seconds(response_headers)
+                _log_attempt(op, prepared, schedule.attempts, str(status), None)
+                return _decode(op, status, data, schedule.attempts)
+            retry_after = retry_after_seconds(headers)
             error = api_error(
-                status,
-                response_headers,
-                data,
-                operation=op.name,
-                attempts=attempt,
-                retry_after=retry_after,
+                status, headers, data, operation=op.name, retry_after=retry_after
             )
-            retryable = policy.should_retry_status(status, op.method)
+            wait = schedule.next_wait(status=status, retry_after=retry_after)
             outcome = str(status)
-
-        if not retryable or attempt > policy.max_retries:
-            _log_attempt(op, url, attempt, outcome, None)
-            raise _final(error, attempt)
-        if retry_after is not None:
-            delay = min(retry_after, policy.max_delay)
-            # Retrying before the wait Clerk asked for would most likely be refused again, so
-            # a wait beyond the budget ends the call now rather than after a futile attempt.
-            needed = retry_after
-        else:
-            if waits is None:
-                waits = policy.waits()
-            delay = needed = policy.jittered(next(waits))
-        if deadline is not None and time.monotonic() + needed > deadline:
-            _log_attempt(op, url, attempt, outcome + ", retry budget exhausted", None)
-            raise _final(error, attempt)
-        _log_attempt(op, url, attempt, outcome, delay)
-        await asyncio.sleep(delay)
+            if status == 429 and retry_after is not None:
+                # Close the endpoint for everyone sharing the pool (and the rate limiter)
+                # instead of letting each task find the limit by itself; a retry of this call
+                # then waits at the gate with the others, in order.
+                await _close_gate(pool, config, op, min(retry_after, schedule.max_delay))
+                gated = True
+        if wait is None:
+            if schedule.out_of_budget:
+                outcome += ", retry budget exhausted"
+            _log_attempt(op, prepared, schedule.attempts, outcome, None)
+            raise _final(error, schedule.attempts)
+        _log_attempt(op, prepared, schedule.attempts, outcome, wait)
+        if not gated:
+            await asyncio.sleep(wait)
 
 
 async def _attempt(
-    session: aiohttp.ClientSession,
-    limiter: anyio.CapacityLimiter | None,
+    pool: Pool,
+    config: Config,
     op: Operation[Any],
-    url: str,
-    params: list[tuple[str, str]] | None,
-    headers: dict[str, str],
-    payload: bytes | list[_Part] | None,
-    timeout: Timeout,
-    deadline: float | None,
-) -> tuple[int, Mapping[str, str], bytes]:
+    prepared: Prepared,
+    session: aiohttp.ClientSession,
+    schedule: RetrySchedule,
+) -> Answer:
+    """Queue for the gate, the rate limiter and a concurrency slot, then send once."""
     import aiohttp
 
-    total = timeout.total
-    if deadline is not None:
-        remaining = max(deadline - time.monotonic(), 0.001)
-        total = remaining if total is None else min(total, remaining)
-    client_timeout = aiohttp.ClientTimeout(total=total, connect=timeout.connect)
-    data = _form(payload) if isinstance(payload, list) else payload
+    queued_at = time.monotonic()
+    await pool.gate.acquire(op.endpoint)
+    if config.rate_limit is not None:
+        await config.rate_limit.acquire(op.endpoint)
+    slot = pool.limiter()
+    if slot is not None:
+        await slot.acquire()
     try:
-        if limiter is None:
-            return await _send(session, op, url, params, headers, data, client_timeout)
-        async with limiter:
-            return await _send(session, op, url, params, headers, data, client_timeout)
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise _AttemptFailed(
-            _chain(ClerkTimeoutError(
-                f"{op.name}: timed out connecting to {_origin(url)} after {timeout.connect}s;"
-                " raise `timeout=` or check the network",
-                operation=op.name,
-            ), exc),
-            before_send=True,
-        ) from None
-    except aiohttp.ClientConnectorError as exc:
-        raise _AttemptFailed(
-            _chain(ClerkConnectionError(
-                f"{op.name}: could not connect to {_origin(url)}: {exc.os_error or exc}",
-                operation=op.name,
-            ), exc),
-            before_send=True,
-        ) from None
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise _AttemptFailed(
-            _chain(ClerkTimeoutError(
-                f"{op.name}: no complete answer within {_seconds(total)}; raise `timeout=` if"
-                " the call is expected to be slow",
-                operation=op.name,
-            ), exc),
-            before_send=False,
-        ) from None
-    except aiohttp.ClientError as exc:
-        raise _AttemptFailed(
-            _chain(ClerkConnectionError(
-                f"{op.name}: the connection failed before a complete answer came:"
-                f" {type(exc).__name__}: {exc}",
-                operation=op.name,
-            ), exc),
-            before_send=False,
-        ) from None
+        # Queueing behind other calls is not this call's time: it does not use up the budget.
+        schedule.exclude(time.monotonic() - queued_at)
+        total = prepared.timeout.total
+        remaining = schedule.remaining()
+        if remaining is not None:
+            total = remaining if total is None else min(total, remaining)
+        timeout = aiohttp.ClientTimeout(total=total, connect=prepared.timeout.connect)
+        send = pool.send or http_send
+        try:
+            return await send(session, prepared, timeout)
+        except aiohttp.ClientError as exc:
+            raise _transport_failure(prepared, exc, total) from None
+        except asyncio.TimeoutError as exc:
+            raise _transport_failure(prepared, exc, total) from None
+    finally:
+        if slot is not None:
+            slot.release()
 
 
-async def _send(
-    session: aiohttp.ClientSession,
-    op: Operation[Any],
-    url: str,
-    params: list[tuple[str, str]] | None,
-    headers: dict[str, str],
-    data: Any,
-    timeout: aiohttp.ClientTimeout,
-) -> tuple[int, Mapping[str, str], bytes]:
+async def http_send(
+    session: aiohttp.ClientSession, prepared: Prepared, timeout: aiohttp.ClientTimeout
+) -> Answer:
+    """The default :class:`Sender`: one exchange on the pool's aiohttp session."""
+    body: Any = form_data(prepared.body) if isinstance(prepared.body, list) else prepared.body
     async with session.request(
-        op.method, url, params=params, data=data, headers=headers, timeout=timeout,
+        prepared.method,
+        prepared.url,
+        data=body,
+        headers=prepared.headers,
+        timeout=timeout,
         allow_redirects=False,
     ) as response:
-        return response.status, response.headers, await response.read()
+        return response.status, response.headers, await _read(response, prepared)
+
+
+async def _read(response: aiohttp.ClientResponse, prepared: Prepared) -> bytes:
+    """The whole body, refusing to hold more than ``max_response_bytes`` of it.
+
+    The limit is counted after decompression; leaving unread bytes behind makes aiohttp close
+    the connection rather than return it to the pool.
+    """
+    limit = prepared.max_response_bytes
+    length = response.content_length
+    if length is not None and length > limit:
+        raise _too_large(prepared)
+    if length is not None and "Content-Encoding" not in response.headers:
+        return await response.read()
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(prepared)
+    return bytes(body)
+
+
+def _too_large(prepared: Prepared) -> ClerkResponseTooLargeError:
+    return ClerkResponseTooLargeError(
+        f"{prepared.operation}: the answer is larger than max_response_bytes"
+        f" ({prepared.max_response_bytes} bytes); reading stopped there. Raise"
+        " AsyncClerk(max_response_bytes=...) if the answer is legitimately that large",
+        operation=prepared.operation,
+        limit=prepared.max_response_bytes,
+    )
+
+
+async def _close_gate(pool: Pool, config: Config, op: Operation[Any], seconds: float) -> None:
+    await pool.gate.block(op.endpoint, seconds)
+    if config.rate_limit is not None:
+        await config.rate_limit.block(op.endpoint, seconds)
+
+
+class _AttemptFailed(Exception):
+    """A transport failure, and whether the request may have reached Clerk."""
+
+    def __init__(self, error: ClerkConnectionError, *, reached_server: bool) -> None:
+        self.error = error
+        self.reached_server = reached_server
+
+
+def _transport_failure(
+    prepared: Prepared, exc: BaseException, total: float | None
+) -> _AttemptFailed:
+    import aiohttp
+
+    name, origin = prepared.operation, _origin(prepared.url)
+    error: ClerkConnectionError
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        error = ClerkTimeoutError(
+            f"{name}: timed out connecting to {origin} after {prepared.timeout.connect}s;"
+            " raise `timeout=` or check the network",
+            operation=name,
+        )
+        reached = False
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        error = ClerkConnectionError(
+            f"{name}: could not connect to {origin}: {exc.os_error or exc}", operation=name
+        )
+        reached = False
+    elif isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        error = ClerkTimeoutError(
+            f"{name}: no complete answer within {_seconds(total)}; raise `timeout=` if"
+            " the call is expected to be slow",
+            operation=name,
+        )
+        reached = True
+    else:
+        error = ClerkConnectionError(
+            f"{name}: the connection failed before a complete answer came:"
+            f" {type(exc).__name__}: {exc}",
+            operation=name,
+        )
+        reached = True
+    error.__cause__ = exc
+    return _AttemptFailed(error, reached_server=reached)
 
 
 def _final(error: ClerkError, attempts: int) -> ClerkError:
-    """The error to raise after the last attempt, knowing how many attempts were made.
-
-    API errors are built with their attempt count; a transport error is built by the attempt
-    that failed, before anyone knows it will be the last.
-    """
-    if isinstance(error, ClerkConnectionError):
+    """The error to raise after the last attempt, knowing how many attempts were made."""
+    if isinstance(error, (ClerkAPIError, ClerkConnectionError, ClerkResponseTooLargeError)):
         error.attempts = attempts
-    return error
-
-
-def _chain(error: ClerkConnectionError, cause: BaseException) -> ClerkConnectionError:
-    error.__cause__ = cause
     return error
 
 
@@ -410,12 +289,11 @@ def _seconds(value: float | None) -> str:
     return "the time allowed" if value is None else f"{value:g}s"
 
 
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
+def _origin(url: URL) -> str:
+    return f"{url.scheme}://{url.raw_authority}"
 
 
-def _decode(op: Operation[T], status: int, data: bytes) -> T:
+def _decode(op: Operation[T], status: int, data: bytes, attempts: int) -> T:
     if op.response is None:
         return None  # type: ignore[return-value]  # Operation[None]: the body is ignored
     try:
@@ -426,7 +304,37 @@ def _decode(op: Operation[T], status: int, data: bytes) -> T:
             operation=op.name,
             body=data,
             status=status,
+            attempts=attempts,
         ) from exc
+
+
+async def _prepare(
+    config: Config,
+    op: Operation[Any],
+    path_args: Sequence[object],
+    query: Mapping[str, object] | None,
+    body: object,
+    options: CallOptions,
+) -> Prepared:
+    from yarl import URL
+
+    # encoded=True: the path is already percent-encoded segment by segment, and must reach the
+    # wire exactly so (no re-quoting, no dot-segment normalisation).
+    url = URL(config.server_url + op.format_path(path_args), encoded=True)
+    if query:
+        pairs = _query_pairs(query, op.joined_query)
+        if pairs:
+            url = url.with_query(pairs)
+    headers = _headers(config, op, options.extra_headers)
+    return Prepared(
+        operation=op.name,
+        method=op.method,
+        url=url,
+        headers=headers,
+        body=await _payload(op, body, headers),
+        timeout=options.timeout or config.timeout,
+        max_response_bytes=options.max_response_bytes or config.max_response_bytes,
+    )
 
 
 def _headers(config: Config, op: Operation[Any], extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -463,7 +371,7 @@ def _query_value(value: object) -> str:
     return str(value)
 
 
-async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) -> bytes | list[_Part] | None:
+async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) -> bytes | list[Part] | None:
     if op.body is None:
         return None
     if isinstance(body, dict):
@@ -474,10 +382,7 @@ async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) ->
         return None
     if op.body == "multipart":
         assert isinstance(body, dict)
-        return [
-            await _Part.file(op, name, value) if name in op.files else _Part(name, _query_value(value))
-            for name, value in body.items()
-        ]
+        return await parts(op.name, body, op.files)
     headers["Content-Type"] = "application/json"
     try:
         return _json_encode(body)
@@ -485,85 +390,16 @@ async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) ->
         raise TypeError(f"{op.name}: the request body cannot be encoded as JSON: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _Part:
-    """One multipart field, read into memory so that a retry can send it again."""
-
-    name: str
-    value: bytes | str
-    filename: str | None = None
-    content_type: str | None = None
-
-    @classmethod
-    async def file(cls, op: Operation[Any], name: str, value: object) -> _Part:
-        if isinstance(value, tuple):
-            filename, content, content_type = value
-            return cls(name, bytes(content), filename, content_type)
-        if isinstance(value, (bytes, bytearray)):
-            content = bytes(value)
-            filename = name
-        elif isinstance(value, (str, os.PathLike)):
-            path = os.fspath(value)
-            try:
-                content = await asyncio.to_thread(_read_file, path)
-            except OSError as exc:
-                raise ClerkError(f"{op.name}: cannot read {name} from {path!r}: {exc}") from exc
-            filename = os.path.basename(path)
-        elif hasattr(value, "read"):
-            content = value.read()
-            if not isinstance(content, bytes):
-                raise TypeError(f"{op.name}: {name} must be opened in binary mode ('rb')")
-            filename = os.path.basename(str(getattr(value, "name", name)))
-        else:
-            raise TypeError(
-                f"{op.name}: {name} must be bytes, a binary file, a path or"
-                f" (filename, content, content_type), not {type(value).__name__}"
-            )
-        content_type = _sniff(content) or mimetypes.guess_type(filename)[0]
-        if content_type and "." not in filename:
-            filename += mimetypes.guess_extension(content_type) or ""
-        return cls(name, content, filename, content_type or "application/octet-stream")
-
-
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read()
-
-
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
-
-def _sniff(content: bytes) -> str | None:
-    for magic, content_type in _SIGNATURES:
-        if content.startswith(magic):
-            return content_type
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def _form(parts: list[_Part]) -> aiohttp.FormData:
-    import aiohttp
-
-    form = aiohttp.FormData()
-    for part in parts:
-        form.add_field(part.name, part.value, filename=part.filename, content_type=part.content_type)
-    return form
-
-
-def _log_attempt(op: Operation[Any], url: str, attempt: int, outcome: str, delay: float | None) -> None:
+def _log_attempt(
+    op: Operation[Any], prepared: Prepared, attempt: int, outcome: str, delay: float | None
+) -> None:
     if not logger.isEnabledFor(logging.DEBUG):
         return
-    path = url.split("://", 1)[-1].partition("/")[2]
+    path = prepared.url.raw_path
     if delay is None:
-        logger.debug("%s %s /%s attempt %d: %s", op.name, op.method, path, attempt, outcome)
+        logger.debug("%s %s %s attempt %d: %s", op.name, op.method, path, attempt, outcome)
     else:
         logger.debug(
-            "%s %s /%s attempt %d: %s, retrying in %.3fs",
+            "%s %s %s attempt %d: %s, retrying in %.3fs",
             op.name, op.method, path, attempt, outcome, delay,
         )

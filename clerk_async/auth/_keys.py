@@ -18,18 +18,31 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from .._errors import TokenVerificationError
+from .._operation import Operation
+from ..models.jwks import JWKS
 
 if TYPE_CHECKING:
-    from ..models.jwks import JWKS
+    from .._config import CallOptions, Config, Pool
 
-__all__ = ["JWKSCache", "PublicKey", "parse_jwks", "parse_pem"]
+__all__ = ["JWKSCache", "PublicKey", "fetch_jwks", "parse_jwks", "parse_pem"]
 
 logger = logging.getLogger("clerk_async.auth")
 
 # The only algorithms Clerk signs with; anything else is refused before any key is touched.
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 
-Fetch = Callable[[], Awaitable["JWKS"]]
+Fetch = Callable[[], Awaitable[JWKS]]
+
+# The verifier's own description of the JWKS call, so it can carry its own short timeout and
+# body cap through the client's one request path.
+JWKS_OPERATION = Operation("jwks.get_jwks", "GET", "/jwks", response=JWKS)
+
+
+async def fetch_jwks(pool: Pool, config: Config, options: CallOptions) -> JWKS:
+    """Fetch the instance's JWKS through the request path of the pool and config given."""
+    from .._transport import request
+
+    return await request(pool, config, JWKS_OPERATION, options=options)
 
 
 class PublicKey:
@@ -128,6 +141,17 @@ class JWKSCache:
         if time.monotonic() < self._expires_at:
             return self._keys.get(kid)
         return None
+
+    async def load(self, fetch: Fetch) -> None:
+        """Fetch and parse the JWKS now (unless a fetch is already on its way), to warm the
+        cache at start-up.
+
+        Raises:
+            TokenVerificationError: ``jwk-failed-to-load`` when no key could be loaded.
+        """
+        await self._refresh(fetch)
+        if not self._keys:
+            raise self._load_error()
 
     async def get(self, kid: str, fetch: Fetch) -> PublicKey:
         """The key with this id, fetching the JWKS when needed."""

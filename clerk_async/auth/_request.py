@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import ClerkAPIError, ClerkError, TokenVerificationError
 from ._claims import ActorClaim, SessionClaims
-from ._verify import OAUTH_JWT_TYPES, SESSION_TYPES, ParsedToken, client_keys, verify_parsed
+from ._verify import OAUTH_JWT_TYPES, SESSION_TYPES, Keys, ParsedToken, verify_parsed
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
@@ -231,11 +231,35 @@ async def authenticate_request(
         accepts_token: ``"session_token"`` (the default), ``"m2m_token"``, ``"api_key"``,
             ``"oauth_token"``, a list of these, or ``"any"``. Other tokens are refused with
             ``token-type-mismatch``.
-        jwt_key: the instance's PEM public key, to verify JWTs without fetching the JWKS.
+        jwt_key: the instance's PEM public key, to verify JWTs without fetching the JWKS
+            (else the client's ``jwt_key`` or ``CLERK_JWT_KEY``).
         clock_skew: the leeway for ``exp``, ``nbf`` and ``iat``, in seconds.
         treat_pending_as_signed_out: sessions with ``sts: pending`` (a task such as choosing
             an organization is still open) are signed out unless this is False.
     """
+    return await clerk.authenticate_request(
+        request,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        accepts_token=accepts_token,
+        jwt_key=jwt_key,
+        clock_skew=clock_skew,
+        treat_pending_as_signed_out=treat_pending_as_signed_out,
+    )
+
+
+async def authenticate_with_keys(
+    clerk: AsyncClerk,
+    keys: Keys,
+    request: Any,
+    *,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    accepts_token: AcceptsToken = "session_token",
+    clock_skew: float = 5.0,
+    treat_pending_as_signed_out: bool = True,
+) -> RequestState:
+    """The work of :func:`authenticate_request`, with the verification keys chosen."""
     accepted = _accepted(accepts_token)
     token, from_cookie = token_from_request(request)
     if token is None:
@@ -259,7 +283,7 @@ async def authenticate_request(
     try:
         claims = await verify_parsed(
             parsed,
-            client_keys(clerk, jwt_key),
+            keys,
             authorized_parties=authorized_parties,
             audience=audience,
             clock_skew=clock_skew,

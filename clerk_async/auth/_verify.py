@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import binascii
+import hashlib
+import os
 import time
-import weakref
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from joserfc.util import urlsafe_b64decode
 
 from .._errors import TokenVerificationError
 from ._claims import SessionClaims
-from ._keys import RSA_ALGORITHMS, Fetch, JWKSCache, PublicKey, parse_pem
+from ._keys import RSA_ALGORITHMS, Fetch, JWKSCache, PublicKey, fetch_jwks, parse_pem
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
@@ -102,6 +103,15 @@ class Keys:
     cache: JWKSCache | None = None
     fetch: Fetch | None = None
 
+    @classmethod
+    def from_pem(cls, pem: str) -> Keys:
+        return cls(pem=parse_pem(pem))
+
+    async def load(self) -> None:
+        """Warm the JWKS cache (nothing to do for a PEM key)."""
+        if self.cache is not None and self.fetch is not None:
+            await self.cache.load(self.fetch)
+
     async def key_for(self, kid: str | None) -> PublicKey:
         if self.pem is not None:
             return self.pem
@@ -109,13 +119,6 @@ class Keys:
             raise TokenVerificationError("token-invalid", "the token has no key id (kid)")
         assert self.cache is not None and self.fetch is not None
         return self.cache.lookup(kid) or await self.cache.get(kid, self.fetch)
-
-
-def client_keys(clerk: AsyncClerk, jwt_key: str | None) -> Keys:
-    """The keys a client verifies with: ``jwt_key`` when given, else its cached JWKS."""
-    if jwt_key is not None:
-        return Keys(pem=parse_pem(jwt_key))
-    return Keys(cache=jwks_cache(clerk), fetch=clerk.jwks.get_jwks)
 
 
 async def verify_parsed(
@@ -196,12 +199,9 @@ def check_claims(
             )
 
 
-# Per client connection pool, then per (server_url, secret key): never shared across clients.
-_CLIENT_CACHES: weakref.WeakKeyDictionary[object, dict[tuple[str, str | None], JWKSCache]] = (
-    weakref.WeakKeyDictionary()
-)
-# The standalone verify_token's caches, which fetch through short-lived clients.
-_STANDALONE_CACHES: dict[tuple[str, str | None], JWKSCache] = {}
+# The standalone verify_token's caches, per server and secret key (hashed, so no secret is kept
+# as a dictionary key): two keys on one server never share keys.
+_STANDALONE_CACHES: dict[tuple[str, str], JWKSCache] = {}
 
 
 def jwks_cache(
@@ -214,36 +214,24 @@ def jwks_cache(
     """The JWKS cache a client verifies with; the options, when given, reconfigure it.
 
     The client and its :meth:`~AsyncClerk.with_options` copies share one cache, as they share
-    one connection pool.
+    one connection pool (it is ``clerk.jwks_cache``).
     """
-    per_pool = _CLIENT_CACHES.get(clerk._pool)
-    if per_pool is None:
-        per_pool = _CLIENT_CACHES[clerk._pool] = {}
-    cache_key = (clerk._config.server_url, clerk._config.bearer_auth)
-    cache = per_pool.get(cache_key)
-    if cache is None:
-        cache = per_pool[cache_key] = JWKSCache()
-    _configure(cache, ttl, refetch_cooldown, failure_cooldown)
+    cache = clerk.jwks_cache
+    if ttl is not None:
+        cache.ttl = ttl
+    if refetch_cooldown is not None:
+        cache.refetch_cooldown = refetch_cooldown
+    if failure_cooldown is not None:
+        cache.failure_cooldown = failure_cooldown
     return cache
 
 
-def standalone_jwks_cache(server_url: str, secret_key: str | None) -> JWKSCache:
-    cache_key = (server_url.rstrip("/"), secret_key)
+def standalone_jwks_cache(server_url: str, secret_key: str) -> JWKSCache:
+    cache_key = (server_url.rstrip("/"), hashlib.sha256(secret_key.encode()).hexdigest())
     cache = _STANDALONE_CACHES.get(cache_key)
     if cache is None:
         cache = _STANDALONE_CACHES[cache_key] = JWKSCache()
     return cache
-
-
-def _configure(
-    cache: JWKSCache, ttl: float | None, refetch: float | None, failure: float | None
-) -> None:
-    if ttl is not None:
-        cache.ttl = ttl
-    if refetch is not None:
-        cache.refetch_cooldown = refetch
-    if failure is not None:
-        cache.failure_cooldown = failure
 
 
 async def verify_token(
@@ -258,22 +246,20 @@ async def verify_token(
 ) -> SessionClaims:
     """Verify a Clerk session token and return its claims.
 
-    With ``jwt_key`` (the instance's PEM public key) nothing is fetched: the key is parsed
-    once and reused. Otherwise the instance's JWKS is fetched with ``secret_key`` (or the
-    ``CLERK_SECRET_KEY`` environment variable) from ``server_url`` (Clerk's API unless given)
-    and cached in this module, per server and key; each fetch uses a short-lived client that
-    is closed right after.
+    With ``jwt_key`` (the instance's PEM public key; else ``CLERK_JWT_KEY``) nothing is
+    fetched: the key is parsed once and reused. Otherwise the instance's JWKS is fetched with
+    ``secret_key`` (or ``CLERK_SECRET_KEY``) from ``server_url`` (``CLERK_API_URL``, else
+    Clerk's API) and cached in this module, per server and key; each fetch opens a
+    connection that is closed right after.
 
     Raises:
         TokenVerificationError: with Clerk's ``reason`` string when the token is refused or
             no key could be loaded.
     """
-    parsed = ParsedToken(token)
-    keys = Keys(pem=parse_pem(jwt_key)) if jwt_key is not None else _standalone_keys(
-        secret_key, server_url
-    )
-    return await verify_parsed(
-        parsed,
+    jwt_key = jwt_key if jwt_key is not None else os.environ.get("CLERK_JWT_KEY") or None
+    keys = Keys.from_pem(jwt_key) if jwt_key is not None else _standalone_keys(secret_key, server_url)
+    return await verify_with_keys(
+        token,
         keys,
         authorized_parties=authorized_parties,
         audience=audience,
@@ -282,40 +268,46 @@ async def verify_token(
 
 
 def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
-    """The JWKS cache of the standalone :func:`verify_token`, fetching through a client that
-    lives for one fetch (the module-level cache outlives any client)."""
-    import os
-
-    from .._client import DEFAULT_SERVER_URL, AsyncClerk
+    """The JWKS cache of the standalone :func:`verify_token`, fetching through a connection
+    pool that lives for one fetch (the module-level cache outlives any pool)."""
+    from .._config import DEFAULT_SERVER_URL, CallOptions, Pool, Timeout, make_config
+    from .._retry import NO_RETRY
 
     secret = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
     if not secret:
         raise TokenVerificationError(
             "secret-key-invalid", "pass jwt_key, secret_key, or set CLERK_SECRET_KEY"
         )
-    url = server_url or DEFAULT_SERVER_URL
+    config = make_config(
+        server_url=server_url or os.environ.get("CLERK_API_URL") or DEFAULT_SERVER_URL,
+        bearer_auth=secret,
+    )
+    options = CallOptions(
+        timeout=Timeout(total=5.0, connect=5.0), retries=NO_RETRY, max_response_bytes=1024 * 1024
+    )
 
     async def fetch() -> JWKS:
-        async with AsyncClerk(secret, server_url=url) as clerk:
-            return await clerk.jwks.get_jwks()
+        pool = Pool(session=None, max_connections=1, max_concurrency=None)
+        try:
+            return await fetch_jwks(pool, config, options)
+        finally:
+            await pool.close()
 
-    return Keys(cache=standalone_jwks_cache(url, secret), fetch=fetch)
+    return Keys(cache=standalone_jwks_cache(config.server_url, secret), fetch=fetch)
 
 
-async def verify_token_with_client(
-    clerk: AsyncClerk,
+async def verify_with_keys(
     token: str,
+    keys: Keys,
     *,
-    jwt_key: str | None = None,
     authorized_parties: Collection[str] | None = None,
     audience: str | Iterable[str] | None = None,
     clock_skew: float = 5.0,
 ) -> SessionClaims:
-    """:func:`verify_token` with a client's secret key, connection pool and key cache."""
-    parsed = ParsedToken(token)
+    """:func:`verify_token` with the keys already chosen (a client's, or the standalone ones)."""
     return await verify_parsed(
-        parsed,
-        client_keys(clerk, jwt_key),
+        ParsedToken(token),
+        keys,
         authorized_parties=authorized_parties,
         audience=audience,
         clock_skew=clock_skew,

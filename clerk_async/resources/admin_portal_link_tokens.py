@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.admin_portal_link_tokens import AdminPortalLinkToken, AdminPortalLinkToken2
 from ._base import Resource
 
@@ -80,9 +81,7 @@ class AdminPortalLinkTokensResource(Resource):
                 "scopes": scopes,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -122,7 +121,5 @@ class AdminPortalLinkTokensResource(Resource):
             body={
                 "revocation_reason": revocation_reason,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.agent_tasks import AgentTask, CreateAgentTaskOnBehalfOf
 from ._base import Resource
 
@@ -75,9 +76,7 @@ class AgentTasksResource(Resource):
                 "redirect_url": redirect_url,
                 "session_max_duration_in_seconds": session_max_duration_in_seconds,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -108,7 +107,5 @@ class AgentTasksResource(Resource):
         return await self._client._request(
             _REVOKE,
             (agent_task_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

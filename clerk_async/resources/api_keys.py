@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.api_keys import APIKey, APIKey2, APIKey3, GetApiKeySecretResponse, GetApiKeysResponse
 from ._base import Resource
 
@@ -119,9 +120,7 @@ class APIKeysResource(Resource):
                 "created_by": created_by,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -175,9 +174,7 @@ class APIKeysResource(Resource):
                 "offset": offset,
                 "query": query,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -208,9 +205,7 @@ class APIKeysResource(Resource):
         return await self._client._request(
             _GET,
             (api_key_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -261,9 +256,7 @@ class APIKeysResource(Resource):
                 "subject": subject,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -294,9 +287,7 @@ class APIKeysResource(Resource):
         return await self._client._request(
             _DELETE,
             (api_key_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -327,9 +318,7 @@ class APIKeysResource(Resource):
         return await self._client._request(
             _GET_SECRET,
             (api_key_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -367,9 +356,7 @@ class APIKeysResource(Resource):
             body={
                 "revocation_reason": revocation_reason,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -404,7 +391,5 @@ class APIKeysResource(Resource):
             body={
                 "secret": secret,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.beta_features import InstanceSettings
 from ._base import Resource
 
@@ -76,9 +77,7 @@ class BetaFeaturesResource(Resource):
                 "progressive_sign_up": progressive_sign_up,
                 "test_mode": test_mode,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -117,7 +116,5 @@ class BetaFeaturesResource(Resource):
                 "home_url": home_url,
                 "is_secondary": is_secondary,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

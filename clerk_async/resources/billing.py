@@ -10,9 +10,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout, either
 from ..models.billing import (
     BillingPaymentAttempt,
     BillingPriceResponse,
@@ -161,9 +162,7 @@ class BillingResource(Resource):
                 "offset": offset,
                 "payer_type": payer_type,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -212,9 +211,7 @@ class BillingResource(Resource):
                 "offset": offset,
                 "plan_id": plan_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -266,9 +263,7 @@ class BillingResource(Resource):
                 "description": description,
                 "supported_billing_periods": supported_billing_periods,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -329,9 +324,7 @@ class BillingResource(Resource):
                 "include_free": include_free,
                 "query": query,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -369,9 +362,7 @@ class BillingResource(Resource):
             query={
                 "end_now": end_now,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -411,9 +402,7 @@ class BillingResource(Resource):
             body={
                 "extend_to": extend_to,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -456,9 +445,7 @@ class BillingResource(Resource):
                 "from_price_id": from_price_id,
                 "to_price_id": to_price_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -498,9 +485,7 @@ class BillingResource(Resource):
             body={
                 "discount_id": discount_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -535,9 +520,7 @@ class BillingResource(Resource):
         return await self._client._request(
             _REMOVE_SUBSCRIPTION_ITEM_DISCOUNT,
             (subscription_item_id, discount_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -582,9 +565,7 @@ class BillingResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -616,9 +597,7 @@ class BillingResource(Resource):
         return await self._client._request(
             _GET_STATEMENT,
             (statement_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -668,7 +647,5 @@ class BillingResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

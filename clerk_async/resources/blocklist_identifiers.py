@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.blocklist_identifiers import BlocklistIdentifier, BlocklistIdentifiers
 from ..models.common import DeletedObject
 from ._base import Resource
@@ -65,9 +66,7 @@ class BlocklistIdentifiersResource(Resource):
         """
         return await self._client._request(
             _LIST,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -100,9 +99,7 @@ class BlocklistIdentifiersResource(Resource):
             body={
                 "identifier": identifier,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -132,7 +129,5 @@ class BlocklistIdentifiersResource(Resource):
         return await self._client._request(
             _DELETE,
             (identifier_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.directories import (
     CreateDirectoryGroupRoleMapping,
@@ -120,9 +121,7 @@ class DirectoriesResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -165,9 +164,7 @@ class DirectoriesResource(Resource):
                 "name": name,
                 "group_role_mappings": group_role_mappings,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -198,9 +195,7 @@ class DirectoriesResource(Resource):
         return await self._client._request(
             _GET,
             (directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -249,9 +244,7 @@ class DirectoriesResource(Resource):
                 "attribute_mapping": attribute_mapping,
                 "group_role_mapping_enabled": group_role_mapping_enabled,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -282,9 +275,7 @@ class DirectoriesResource(Resource):
         return await self._client._request(
             _DELETE,
             (directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -315,9 +306,7 @@ class DirectoriesResource(Resource):
         return await self._client._request(
             _ROTATE_API_KEY,
             (directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -349,9 +338,7 @@ class DirectoriesResource(Resource):
         return await self._client._request(
             _LIST_GROUP_ROLE_MAPPINGS,
             (directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -400,9 +387,7 @@ class DirectoriesResource(Resource):
                 "scim_group_id": scim_group_id,
                 "precedence": precedence,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -442,9 +427,7 @@ class DirectoriesResource(Resource):
             body={
                 "mappings": mappings,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -478,7 +461,5 @@ class DirectoriesResource(Resource):
         return await self._client._request(
             _DELETE_GROUP_ROLE_MAPPING,
             (directory_id, mapping_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.domains import Domain, Domains
 from ._base import Resource
@@ -57,9 +58,7 @@ class DomainsResource(Resource):
         """
         return await self._client._request(
             _LIST,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -98,9 +97,7 @@ class DomainsResource(Resource):
                 "is_satellite": is_satellite,
                 "proxy_url": proxy_url,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -131,9 +128,7 @@ class DomainsResource(Resource):
         return await self._client._request(
             _DELETE,
             (domain_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -177,7 +172,5 @@ class DomainsResource(Resource):
                 "proxy_url": proxy_url,
                 "is_secondary": is_secondary,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject, EmailAddress, VerificationResponse
 from ._base import Resource
 
@@ -115,9 +116,7 @@ class EmailAddressesResource(Resource):
                 "primary": primary,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -148,9 +147,7 @@ class EmailAddressesResource(Resource):
         return await self._client._request(
             _GET,
             (email_address_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -182,9 +179,7 @@ class EmailAddressesResource(Resource):
         return await self._client._request(
             _DELETE,
             (email_address_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -229,9 +224,7 @@ class EmailAddressesResource(Resource):
                 "primary": primary,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -264,9 +257,7 @@ class EmailAddressesResource(Resource):
         return await self._client._request(
             _PREPARE_VERIFICATION,
             (email_address_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -309,9 +300,7 @@ class EmailAddressesResource(Resource):
                 "verification_id": verification_id,
                 "code": code,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -359,7 +348,5 @@ class EmailAddressesResource(Resource):
                 "identification_status": identification_status,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

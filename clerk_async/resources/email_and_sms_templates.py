@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import Template
 from ._base import Resource
 
@@ -87,7 +88,5 @@ class EmailAndSMSTemplatesResource(Resource):
                 "from_email_name": from_email_name,
                 "reply_to_email_name": reply_to_email_name,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

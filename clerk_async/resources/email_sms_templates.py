@@ -10,9 +10,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.common import Template
 from ._base import Resource
@@ -100,9 +101,7 @@ class EmailSMSTemplatesResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -138,9 +137,7 @@ class EmailSMSTemplatesResource(Resource):
         return await self._client._request(
             _GET,
             (template_type, slug),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -176,9 +173,7 @@ class EmailSMSTemplatesResource(Resource):
         return await self._client._request(
             _REVERT,
             (template_type, slug),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -220,7 +215,5 @@ class EmailSMSTemplatesResource(Resource):
             body={
                 "delivered_by_clerk": delivered_by_clerk,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

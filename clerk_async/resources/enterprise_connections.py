@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.enterprise_connections import (
     CreateEnterpriseConnectionCustomAttribute,
@@ -125,9 +126,7 @@ class EnterpriseConnectionsResource(Resource):
                 "organization_id": organization_id,
                 "active": active,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -188,9 +187,7 @@ class EnterpriseConnectionsResource(Resource):
                 "oidc": oidc,
                 "custom_attributes": custom_attributes,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -223,9 +220,7 @@ class EnterpriseConnectionsResource(Resource):
         return await self._client._request(
             _GET,
             (enterprise_connection_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -295,9 +290,7 @@ class EnterpriseConnectionsResource(Resource):
                 "oidc": oidc,
                 "custom_attributes": custom_attributes,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -330,9 +323,7 @@ class EnterpriseConnectionsResource(Resource):
         return await self._client._request(
             _DELETE,
             (enterprise_connection_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -382,9 +373,7 @@ class EnterpriseConnectionsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -417,7 +406,5 @@ class EnterpriseConnectionsResource(Resource):
         return await self._client._request(
             _CREATE_TEST_RUN,
             (enterprise_connection_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.instance_settings import (
     Instance,
     InstanceCommunication,
@@ -119,9 +120,7 @@ class InstanceSettingsResource(Resource):
         """
         return await self._client._request(
             _GET,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -180,9 +179,7 @@ class InstanceSettingsResource(Resource):
                 "url_based_session_syncing": url_based_session_syncing,
                 "preferred_sign_in_strategy_when_password_required": preferred_sign_in_strategy_when_password_required,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -229,9 +226,7 @@ class InstanceSettingsResource(Resource):
                 "block_email_subaddresses": block_email_subaddresses,
                 "block_disposable_email_domains": block_disposable_email_domains,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -257,9 +252,7 @@ class InstanceSettingsResource(Resource):
         """
         return await self._client._request(
             _GET_PROTECT,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -294,9 +287,7 @@ class InstanceSettingsResource(Resource):
                 "rules_enabled": rules_enabled,
                 "specter_enabled": specter_enabled,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -322,9 +313,7 @@ class InstanceSettingsResource(Resource):
         """
         return await self._client._request(
             _GET_COMMUNICATION,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -357,9 +346,7 @@ class InstanceSettingsResource(Resource):
             body={
                 "blocked_country_codes": blocked_country_codes,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -386,9 +373,7 @@ class InstanceSettingsResource(Resource):
         """
         return await self._client._request(
             _GET_OAUTH_APPLICATION_SETTINGS,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -442,9 +427,7 @@ class InstanceSettingsResource(Resource):
                 "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,
                 "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -480,9 +463,7 @@ class InstanceSettingsResource(Resource):
                 "home_url": home_url,
                 "is_secondary": is_secondary,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -510,9 +491,7 @@ class InstanceSettingsResource(Resource):
         """
         return await self._client._request(
             _GET_ORGANIZATION_SETTINGS,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -568,7 +547,5 @@ class InstanceSettingsResource(Resource):
                 "creator_role_id": creator_role_id,
                 "domains_default_role_id": domains_default_role_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.invitations import CreateBulkInvitationsItem, Invitation, InvitationRevoked
 from ._base import Resource
@@ -95,9 +96,7 @@ class InvitationsResource(Resource):
                 "expires_in_days": expires_in_days,
                 "template_slug": template_slug,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -149,9 +148,7 @@ class InvitationsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -183,9 +180,7 @@ class InvitationsResource(Resource):
         return await self._client._request(
             _BULK_CREATE,
             body=items,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -216,7 +211,5 @@ class InvitationsResource(Resource):
         return await self._client._request(
             _REVOKE,
             (invitation_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.common import DeletedObject
 from ..models.jwt_templates import JWTTemplate
@@ -91,9 +92,7 @@ class JWTTemplatesResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -145,9 +144,7 @@ class JWTTemplatesResource(Resource):
                 "signing_algorithm": signing_algorithm,
                 "signing_key": signing_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -177,9 +174,7 @@ class JWTTemplatesResource(Resource):
         return await self._client._request(
             _GET,
             (template_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -234,9 +229,7 @@ class JWTTemplatesResource(Resource):
                 "signing_algorithm": signing_algorithm,
                 "signing_key": signing_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -267,7 +260,5 @@ class JWTTemplatesResource(Resource):
         return await self._client._request(
             _DELETE,
             (template_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

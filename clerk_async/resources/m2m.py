@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.m2m import GetM2MTokensResponse, MachineToMachineToken, MachineToMachineToken2
 from ._base import Resource
 
@@ -97,9 +98,7 @@ class M2MResource(Resource):
                 "claims": claims,
                 "min_remaining_ttl_seconds": min_remaining_ttl_seconds,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -149,9 +148,7 @@ class M2MResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -189,9 +186,7 @@ class M2MResource(Resource):
             body={
                 "revocation_reason": revocation_reason,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -226,7 +221,5 @@ class M2MResource(Resource):
             body={
                 "token": token,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

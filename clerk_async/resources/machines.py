@@ -11,9 +11,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.machines import (
     Machine,
     Machine2,
@@ -115,9 +116,7 @@ class MachinesResource(Resource):
                 "query": query,
                 "order_by": order_by,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -158,9 +157,7 @@ class MachinesResource(Resource):
                 "scoped_machines": scoped_machines,
                 "default_token_ttl": default_token_ttl,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -192,9 +189,7 @@ class MachinesResource(Resource):
         return await self._client._request(
             _GET,
             (machine_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -234,9 +229,7 @@ class MachinesResource(Resource):
                 "name": name,
                 "default_token_ttl": default_token_ttl,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -268,9 +261,7 @@ class MachinesResource(Resource):
         return await self._client._request(
             _DELETE,
             (machine_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -301,9 +292,7 @@ class MachinesResource(Resource):
         return await self._client._request(
             _GET_SECRET_KEY,
             (machine_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -342,9 +331,7 @@ class MachinesResource(Resource):
             body={
                 "previous_token_ttl": previous_token_ttl,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -381,9 +368,7 @@ class MachinesResource(Resource):
             body={
                 "to_machine_id": to_machine_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -418,7 +403,5 @@ class MachinesResource(Resource):
         return await self._client._request(
             _DELETE_SCOPE,
             (machine_id, other_machine_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

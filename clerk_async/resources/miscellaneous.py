@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ._base import Resource
 
 __all__ = ["MiscellaneousResource"]
@@ -71,7 +72,5 @@ class MiscellaneousResource(Resource):
                 "sign_in_url": sign_in_url,
                 "use_domain_for_script": use_domain_for_script,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.oauth_access_tokens import VerifyOAuthAccessTokenResponse
 from ._base import Resource
 
@@ -65,7 +66,5 @@ class OAuthAccessTokensResource(Resource):
                 "access_token": access_token,
                 "secret": secret,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

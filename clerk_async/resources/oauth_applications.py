@@ -11,9 +11,11 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._multipart import FileInput
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import FileInput, Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.oauth_applications import (
     OAuthApplication,
@@ -127,9 +129,7 @@ class OAuthApplicationsResource(Resource):
                 "order_by": order_by,
                 "name_query": name_query,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -183,9 +183,7 @@ class OAuthApplicationsResource(Resource):
                 "pkce_required": pkce_required,
                 "public": public,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -216,9 +214,7 @@ class OAuthApplicationsResource(Resource):
         return await self._client._request(
             _GET,
             (oauth_application_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -275,9 +271,7 @@ class OAuthApplicationsResource(Resource):
                 "pkce_required": pkce_required,
                 "public": public,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -309,9 +303,7 @@ class OAuthApplicationsResource(Resource):
         return await self._client._request(
             _DELETE,
             (oauth_application_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -352,9 +344,7 @@ class OAuthApplicationsResource(Resource):
                 "file": file,
                 "uploader_user_id": uploader_user_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -386,9 +376,7 @@ class OAuthApplicationsResource(Resource):
         return await self._client._request(
             _ROTATE_SECRET,
             (oauth_application_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -427,7 +415,5 @@ class OAuthApplicationsResource(Resource):
             body={
                 "token": token,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

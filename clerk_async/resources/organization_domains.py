@@ -10,9 +10,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.organization_domains import OrganizationDomain, OrganizationDomains
 from ._base import Resource
@@ -106,9 +107,7 @@ class OrganizationDomainsResource(Resource):
                 "enrollment_mode": enrollment_mode,
                 "verified": verified,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -158,9 +157,7 @@ class OrganizationDomainsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -204,9 +201,7 @@ class OrganizationDomainsResource(Resource):
                 "enrollment_mode": enrollment_mode,
                 "verified": verified,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -240,9 +235,7 @@ class OrganizationDomainsResource(Resource):
         return await self._client._request(
             _DELETE,
             (organization_id, domain_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -276,9 +269,7 @@ class OrganizationDomainsResource(Resource):
         return await self._client._request(
             _VERIFY_OWNERSHIP,
             (organization_id, domain_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -340,7 +331,5 @@ class OrganizationDomainsResource(Resource):
                 "offset": offset,
                 "limit": limit,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import (
     OrganizationInvitationsWithPublicOrganizationData,
     OrganizationInvitationWithPublicOrganizationData,
@@ -126,9 +127,7 @@ class OrganizationInvitationsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -187,9 +186,7 @@ class OrganizationInvitationsResource(Resource):
                 "expires_in_days": expires_in_days,
                 "notify": notify,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -244,9 +241,7 @@ class OrganizationInvitationsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -282,9 +277,7 @@ class OrganizationInvitationsResource(Resource):
             _BULK_CREATE,
             (organization_id,),
             body=items,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -332,9 +325,7 @@ class OrganizationInvitationsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -368,9 +359,7 @@ class OrganizationInvitationsResource(Resource):
         return await self._client._request(
             _GET,
             (organization_id, invitation_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -409,7 +398,5 @@ class OrganizationInvitationsResource(Resource):
             body={
                 "requesting_user_id": requesting_user_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import OrganizationMembership, OrganizationMemberships
 from ._base import Resource
 
@@ -103,9 +104,7 @@ class OrganizationMembershipsResource(Resource):
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -198,9 +197,7 @@ class OrganizationMembershipsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -241,9 +238,7 @@ class OrganizationMembershipsResource(Resource):
             body={
                 "role": role,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -277,9 +272,7 @@ class OrganizationMembershipsResource(Resource):
         return await self._client._request(
             _DELETE,
             (organization_id, user_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -321,7 +314,5 @@ class OrganizationMembershipsResource(Resource):
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -11,9 +11,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject, Role
 from ..models.organization_roles import Roles
 from ._base import Resource
@@ -110,9 +111,7 @@ class OrganizationRolesResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -161,9 +160,7 @@ class OrganizationRolesResource(Resource):
                 "permissions": permissions,
                 "include_in_initial_role_set": include_in_initial_role_set,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -194,9 +191,7 @@ class OrganizationRolesResource(Resource):
         return await self._client._request(
             _GET,
             (organization_role_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -244,9 +239,7 @@ class OrganizationRolesResource(Resource):
                 "description": description,
                 "permissions": permissions,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -278,9 +271,7 @@ class OrganizationRolesResource(Resource):
         return await self._client._request(
             _DELETE,
             (organization_role_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -314,9 +305,7 @@ class OrganizationRolesResource(Resource):
         return await self._client._request(
             _ASSIGN_PERMISSION,
             (organization_role_id, permission_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -350,7 +339,5 @@ class OrganizationRolesResource(Resource):
         return await self._client._request(
             _REMOVE_PERMISSION,
             (organization_role_id, permission_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,11 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._multipart import FileInput
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import FileInput, Operation, Timeout
 from ..models.common import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
@@ -164,9 +166,7 @@ class OrganizationsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -221,9 +221,7 @@ class OrganizationsResource(Resource):
                 "created_at": created_at,
                 "role_set_key": role_set_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -263,9 +261,7 @@ class OrganizationsResource(Resource):
                 "include_members_count": include_members_count,
                 "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -320,9 +316,7 @@ class OrganizationsResource(Resource):
                 "created_at": created_at,
                 "role_set_key": role_set_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -352,9 +346,7 @@ class OrganizationsResource(Resource):
         return await self._client._request(
             _DELETE,
             (organization_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -396,9 +388,7 @@ class OrganizationsResource(Resource):
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -440,9 +430,7 @@ class OrganizationsResource(Resource):
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -482,9 +470,7 @@ class OrganizationsResource(Resource):
                 "file": file,
                 "uploader_user_id": uploader_user_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -514,9 +500,7 @@ class OrganizationsResource(Resource):
         return await self._client._request(
             _DELETE_LOGO,
             (organization_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -549,9 +533,7 @@ class OrganizationsResource(Resource):
         return await self._client._request(
             _GET_BILLING_SUBSCRIPTION,
             (organization_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -584,9 +566,7 @@ class OrganizationsResource(Resource):
         return await self._client._request(
             _GET_BILLING_CREDIT_BALANCE,
             (organization_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -638,7 +618,5 @@ class OrganizationsResource(Resource):
                 "currency": currency,
                 "note": note,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject, PhoneNumber, VerificationResponse
 from ._base import Resource
 
@@ -114,9 +115,7 @@ class PhoneNumbersResource(Resource):
                 "primary": primary,
                 "reserved_for_second_factor": reserved_for_second_factor,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -147,9 +146,7 @@ class PhoneNumbersResource(Resource):
         return await self._client._request(
             _GET,
             (phone_number_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -180,9 +177,7 @@ class PhoneNumbersResource(Resource):
         return await self._client._request(
             _DELETE,
             (phone_number_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -225,9 +220,7 @@ class PhoneNumbersResource(Resource):
                 "primary": primary,
                 "reserved_for_second_factor": reserved_for_second_factor,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -260,9 +253,7 @@ class PhoneNumbersResource(Resource):
         return await self._client._request(
             _PREPARE_VERIFICATION,
             (phone_number_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -305,9 +296,7 @@ class PhoneNumbersResource(Resource):
                 "verification_id": verification_id,
                 "code": code,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -350,7 +339,5 @@ class PhoneNumbersResource(Resource):
                 "phone_number": phone_number,
                 "identification_status": identification_status,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.proxy_checks import ProxyCheck
 from ._base import Resource
 
@@ -62,7 +63,5 @@ class ProxyChecksResource(Resource):
                 "domain_id": domain_id,
                 "proxy_url": proxy_url,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.common import DeletedObject
 from ..models.redirect_urls import RedirectURL
@@ -79,9 +80,7 @@ class RedirectUrlsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -114,9 +113,7 @@ class RedirectUrlsResource(Resource):
             body={
                 "url": url,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -146,9 +143,7 @@ class RedirectUrlsResource(Resource):
         return await self._client._request(
             _GET,
             (id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -178,7 +173,5 @@ class RedirectUrlsResource(Resource):
         return await self._client._request(
             _DELETE,
             (id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.role_sets import ReplaceRoleSetReassignmentMappings, RoleSet, RoleSets
 from ._base import Resource
@@ -111,9 +112,7 @@ class RoleSetsResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -167,9 +166,7 @@ class RoleSetsResource(Resource):
                 "description": description,
                 "type": type,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -200,9 +197,7 @@ class RoleSetsResource(Resource):
         return await self._client._request(
             _GET,
             (role_set_key_or_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -256,9 +251,7 @@ class RoleSetsResource(Resource):
                 "default_role_key": default_role_key,
                 "creator_role_key": creator_role_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -300,9 +293,7 @@ class RoleSetsResource(Resource):
                 "dest_role_set_key": dest_role_set_key,
                 "reassignment_mappings": reassignment_mappings,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -347,9 +338,7 @@ class RoleSetsResource(Resource):
                 "default_role_key": default_role_key,
                 "creator_role_key": creator_role_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -391,7 +380,5 @@ class RoleSetsResource(Resource):
                 "role_key": role_key,
                 "to_role_key": to_role_key,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import CreateSAMLConnectionLoginHint, DeletedObject
 from ..models.saml_connections import (
     CreateSAMLConnectionAttributeMapping,
@@ -117,9 +118,7 @@ class SAMLConnectionsResource(Resource):
                 "order_by": order_by,
                 "organization_id": organization_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -193,9 +192,7 @@ class SAMLConnectionsResource(Resource):
                 "force_authn": force_authn,
                 "login_hint": login_hint,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -229,9 +226,7 @@ class SAMLConnectionsResource(Resource):
         return await self._client._request(
             _GET,
             (saml_connection_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -330,9 +325,7 @@ class SAMLConnectionsResource(Resource):
                 "login_hint": login_hint,
                 "consent_verified_domains_deletion": consent_verified_domains_deletion,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -366,7 +359,5 @@ class SAMLConnectionsResource(Resource):
         return await self._client._request(
             _DELETE,
             (saml_connection_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.scim_directories import (
     CreateSCIMDirectoryGroupRoleMapping,
@@ -131,9 +132,7 @@ class SCIMDirectoriesResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -176,9 +175,7 @@ class SCIMDirectoriesResource(Resource):
                 "name": name,
                 "group_role_mappings": group_role_mappings,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -209,9 +206,7 @@ class SCIMDirectoriesResource(Resource):
         return await self._client._request(
             _GET,
             (scim_directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -260,9 +255,7 @@ class SCIMDirectoriesResource(Resource):
                 "attribute_mapping": attribute_mapping,
                 "group_role_mapping_enabled": group_role_mapping_enabled,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -293,9 +286,7 @@ class SCIMDirectoriesResource(Resource):
         return await self._client._request(
             _DELETE,
             (scim_directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -327,9 +318,7 @@ class SCIMDirectoriesResource(Resource):
         return await self._client._request(
             _ROTATE_API_KEY,
             (scim_directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -361,9 +350,7 @@ class SCIMDirectoriesResource(Resource):
         return await self._client._request(
             _LIST_GROUP_ROLE_MAPPINGS,
             (scim_directory_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -409,9 +396,7 @@ class SCIMDirectoriesResource(Resource):
                 "role_id": role_id,
                 "precedence": precedence,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -451,9 +436,7 @@ class SCIMDirectoriesResource(Resource):
             body={
                 "mappings": mappings,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -487,7 +470,5 @@ class SCIMDirectoriesResource(Resource):
         return await self._client._request(
             _DELETE_GROUP_ROLE_MAPPING,
             (scim_directory_id, mapping_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

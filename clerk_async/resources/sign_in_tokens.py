@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.sign_in_tokens import SignInToken
 from ._base import Resource
 
@@ -72,9 +73,7 @@ class SignInTokensResource(Resource):
                 "org_id": org_id,
                 "expires_in_seconds": expires_in_seconds,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -105,7 +104,5 @@ class SignInTokensResource(Resource):
         return await self._client._request(
             _REVOKE,
             (sign_in_token_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

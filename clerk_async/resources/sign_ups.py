@@ -10,8 +10,9 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.sign_ups import SignUp
 from ._base import Resource
 
@@ -51,9 +52,7 @@ class SignUpsResource(Resource):
         return await self._client._request(
             _GET,
             (id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -91,7 +90,5 @@ class SignUpsResource(Resource):
                 "external_id": external_id,
                 "custom_action": custom_action,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

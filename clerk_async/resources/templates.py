@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ._base import Resource
 
 __all__ = ["TemplatesResource"]
@@ -76,7 +77,5 @@ class TemplatesResource(Resource):
                 "from_email_name": from_email_name,
                 "reply_to_email_name": reply_to_email_name,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.testing_tokens import TestingToken
 from ._base import Resource
 
@@ -44,7 +45,5 @@ class TestingTokensResource(Resource):
         """
         return await self._client._request(
             _CREATE,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

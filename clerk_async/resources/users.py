@@ -11,9 +11,11 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._multipart import FileInput
+from .._operation import Operation, either
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import FileInput, Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.common import (
     CommerceCreditBalanceResponse,
@@ -341,9 +343,7 @@ class UsersResource(Resource):
                 "starting_after": starting_after,
                 "order_by": order_by,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -472,9 +472,7 @@ class UsersResource(Resource):
                 "banned": banned,
                 "locked": locked,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -569,9 +567,7 @@ class UsersResource(Resource):
                 "provider": provider,
                 "provider_user_id": provider_user_id,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -602,9 +598,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _GET,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -717,9 +711,7 @@ class UsersResource(Resource):
                 "created_at": created_at,
                 "bypass_client_trust": bypass_client_trust,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -750,9 +742,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -782,9 +772,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _BAN,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -814,9 +802,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _UNBAN,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -851,9 +837,7 @@ class UsersResource(Resource):
             body={
                 "user_ids": user_ids,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -888,9 +872,7 @@ class UsersResource(Resource):
             body={
                 "user_ids": user_ids,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -920,9 +902,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _LOCK,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -952,9 +932,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _UNLOCK,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -993,9 +971,7 @@ class UsersResource(Resource):
             body={
                 "file": file,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1025,9 +1001,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_PROFILE_IMAGE,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1069,9 +1043,7 @@ class UsersResource(Resource):
                 "private_metadata": private_metadata,
                 "unsafe_metadata": unsafe_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1113,9 +1085,7 @@ class UsersResource(Resource):
                 "private_metadata": private_metadata,
                 "unsafe_metadata": unsafe_metadata,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1147,9 +1117,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _GET_BILLING_SUBSCRIPTION,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1181,9 +1149,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _GET_BILLING_CREDIT_BALANCE,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1234,9 +1200,7 @@ class UsersResource(Resource):
                 "currency": currency,
                 "note": note,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1286,9 +1250,7 @@ class UsersResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1332,9 +1294,7 @@ class UsersResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1384,9 +1344,7 @@ class UsersResource(Resource):
                 "offset": offset,
                 "status": status,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1424,9 +1382,7 @@ class UsersResource(Resource):
             body={
                 "sign_out_of_other_sessions": sign_out_of_other_sessions,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1462,9 +1418,7 @@ class UsersResource(Resource):
             body={
                 "password": password,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1500,9 +1454,7 @@ class UsersResource(Resource):
             body={
                 "code": code,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1532,9 +1484,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DISABLE_MFA,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1564,9 +1514,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_BACKUP_CODES,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1601,9 +1549,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_PASSKEY,
             (user_id, passkey_identification_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1634,9 +1580,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _LIST_TRUSTED_DEVICES,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1670,9 +1614,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _REVOKE_TRUSTED_DEVICE,
             (user_id, trusted_device_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1707,9 +1649,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_WEB3_WALLET,
             (user_id, web3_wallet_identification_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1739,9 +1679,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_TOTP,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1775,9 +1713,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _DELETE_EXTERNAL_ACCOUNT,
             (user_id, external_account_id),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1815,9 +1751,7 @@ class UsersResource(Resource):
             body={
                 "revoke_all_sessions": revoke_all_sessions,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1850,9 +1784,7 @@ class UsersResource(Resource):
         return await self._client._request(
             _UNSET_PASSWORD_COMPROMISED,
             (user_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -1896,7 +1828,5 @@ class UsersResource(Resource):
                 "limit": limit,
                 "offset": offset,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.common import DeletedObject
 from ..models.waitlist_entries import CreateBulkWaitlistEntriesItem, WaitlistEntries, WaitlistEntry
 from ._base import Resource
@@ -105,9 +106,7 @@ class WaitlistEntriesResource(Resource):
                 "status": status,
                 "order_by": order_by,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -143,9 +142,7 @@ class WaitlistEntriesResource(Resource):
                 "email_address": email_address,
                 "notify": notify,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -177,9 +174,7 @@ class WaitlistEntriesResource(Resource):
         return await self._client._request(
             _BULK_CREATE,
             body=items,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -210,9 +205,7 @@ class WaitlistEntriesResource(Resource):
         return await self._client._request(
             _DELETE,
             (waitlist_entry_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -249,9 +242,7 @@ class WaitlistEntriesResource(Resource):
             body={
                 "ignore_existing": ignore_existing,
             },
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -282,7 +273,5 @@ class WaitlistEntriesResource(Resource):
         return await self._client._request(
             _REJECT,
             (waitlist_entry_id,),
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from .._config import CallOptions, Timeout
+from .._operation import Operation
 from .._retry import RetryConfig
-from .._transport import Operation, Timeout
 from ..models.webhooks import SvixURL
 from ._base import Resource
 
@@ -56,9 +57,7 @@ class WebhooksResource(Resource):
         """
         return await self._client._request(
             _CREATE_SVIX_APP,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -85,9 +84,7 @@ class WebhooksResource(Resource):
         """
         await self._client._request(
             _DELETE_SVIX_APP,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
 
@@ -114,7 +111,5 @@ class WebhooksResource(Resource):
         """
         return await self._client._request(
             _GENERATE_SVIX_AUTH_URL,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
+            options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -155,11 +155,11 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
             for dep in ann.deps:
                 models[modules[dep]].add(dep)
     local = [
+        "from .._config import CallOptions, Timeout",
+        *(["from .._multipart import FileInput"] if "FileInput" in body else []),
+        "from .._operation import Operation" + (", either" if "=either(" in body else ""),
         *(["from .._pagination import AsyncPager"] if "AsyncPager[" in body else []),
         "from .._retry import RetryConfig",
-        "from .._transport import " + ", ".join(
-            n for n in ("FileInput", "Operation", "Timeout") if n in body
-        ) + (", either" if "=either(" in body else ""),
         *(["from ..models._base import Paginated"] if "Paginated[" in body else []),
     ]
     local += [_import(f"..models.{m}", n) for m, n in sorted(models.items())]
@@ -268,7 +268,9 @@ def _method(op: OperationDef, shadow: bool) -> str:
         call.append("body=" + _dict_literal(body))
     elif any(p.location == "items" for p in op.params):
         call.append("body=items")
-    call += ["timeout=timeout", "retries=retries", "extra_headers=extra_headers"]
+    call.append(
+        "options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers)"
+    )
     if op.page_item:
         define, send = "def", "return AsyncPager("
     else:
