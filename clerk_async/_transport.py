@@ -274,8 +274,20 @@ def _transport_failure(
             operation=name,
         )
         reached = True
-    error.__cause__ = exc
+    error.__cause__ = _without_frames(exc)
     return _AttemptFailed(error, reached_server=reached)
+
+
+def _without_frames(exc: BaseException) -> BaseException:
+    """The exception chain with its tracebacks dropped: aiohttp's frames hold the request
+    headers, secret key included, in their local variables, which error trackers record."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return exc
 
 
 def _final(error: ClerkError, attempts: int) -> ClerkError:

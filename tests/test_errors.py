@@ -11,15 +11,21 @@ from clerk_async import (
     AuthenticationError,
     BadRequestError,
     ClerkAPIError,
+    ClerkClosedError,
+    ClerkConfigurationError,
     ClerkConnectionError,
     ClerkDecodeError,
     ClerkError,
+    ClerkResponseTooLargeError,
+    ClerkTimeoutError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    TokenVerificationError,
     UnprocessableEntityError,
+    WebhookVerificationError,
 )
 
 from .conftest import SECRET, RecordingServer
@@ -120,3 +126,46 @@ def test_api_errors_pickle_for_process_pools() -> None:
     error = api_error(404, {}, b"{}", operation="users.get", attempts=1, retry_after=None)
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is NotFoundError and clone.status == 404
+
+
+async def test_every_error_from_a_real_answer_pickles_with_its_details(server: RecordingServer) -> None:
+    server.reply(
+        "/v1/users/user_1",
+        CLERK_BODY,
+        status=429,
+        headers={"Retry-After": "7", "X-Clerk-Trace-Id": "trace_hdr"},
+    )
+    async with AsyncClerk(SECRET, server_url=server.url, retry=False) as clerk:
+        with pytest.raises(RateLimitError) as caught:
+            await clerk.users.get("user_1")
+    error = caught.value
+    assert type(error.headers).__name__ == "CIMultiDictProxy"  # aiohttp's, as answered
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is RateLimitError
+    assert (clone.status, clone.code, clone.clerk_trace_id) == (429, "resource_not_found", "trace_abc")
+    assert clone.retry_after == 7.0 and clone.attempts == 1
+    assert clone.headers["retry-after"] == "7"  # still case-insensitive
+    assert clone.errors == error.errors and clone.body == error.body
+    assert str(clone) == str(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClerkError("plain"),
+        ClerkConnectionError("dropped", operation="users.get", attempts=3),
+        ClerkTimeoutError("slow", operation="users.get", attempts=2),
+        ClerkDecodeError("bad", operation="users.get", body=b"{", status=200, attempts=2),
+        ClerkResponseTooLargeError("big", operation="users.get", limit=10, attempts=1),
+        ClerkConfigurationError("no key"),
+        ClerkClosedError("closed"),
+        TokenVerificationError("token-expired", "the token expired"),
+        WebhookVerificationError("bad signature", reason="no_matching_signature"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_every_exception_class_pickles(error: ClerkError) -> None:
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is type(error)
+    assert clone.__dict__ == error.__dict__
+    assert str(clone) == str(error)
