@@ -13,6 +13,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._bulk import Outcome
     from ._client import API_VERSION, DEFAULT_SERVER_URL, AsyncClerk
+    from ._config import Timeout
     from ._errors import (
         AuthenticationError,
         BadRequestError,
@@ -34,10 +35,9 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
         WebhookVerificationError,
     )
+    from ._multipart import FileInput
     from ._pagination import AsyncPager, Page
     from ._retry import RetryConfig
-    from ._config import Timeout
-    from ._multipart import FileInput
     from .auth import Auth, RequestState, SessionClaims, verify_token
 
 # Public name -> the private module that defines it, imported on first access.

@@ -100,7 +100,7 @@ def test_a_publishable_key_is_recognised() -> None:
 async def test_header_injection_is_refused_everywhere(
     server: RecordingServer, headers: dict[str, Any], error: type[Exception]
 ) -> None:
-    with pytest.raises(error, match="header|headers"):
+    with pytest.raises(error, match=r"headers?"):
         AsyncClerk(SECRET, server_url=server.url, headers=headers)
     async with AsyncClerk(SECRET, server_url=server.url) as clerk:
         with pytest.raises(error, match="headers"):
@@ -139,7 +139,7 @@ def test_a_valid_retry_config_keeps_its_values() -> None:
 def test_timeouts_must_be_finite_and_positive(bad: float) -> None:
     with pytest.raises((TypeError, ValueError)):
         AsyncClerk(SECRET, timeout=bad)
-    with pytest.raises(ValueError, match="Timeout.total"):
+    with pytest.raises(ValueError, match=r"Timeout\.total"):
         Timeout(total=bad)
 
 

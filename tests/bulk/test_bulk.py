@@ -99,6 +99,20 @@ async def test_map_captures_any_exception_of_the_function() -> None:
     assert outcomes[0] == Outcome(0, 0.0)
 
 
+async def test_map_keeps_the_items_order_when_calls_finish_in_reverse() -> None:
+    finished: list[int] = []
+
+    async def slower_first(number: int) -> int:
+        await asyncio.sleep(0.01 * (8 - number))  # item 0 finishes last, item 7 first
+        finished.append(number)
+        return number * 10
+
+    clerk = AsyncClerk("sk_test_x")
+    outcomes = await clerk.map(slower_first, range(8), concurrency=8)
+    assert finished == list(range(7, -1, -1))
+    assert [(o.item, o.value) for o in outcomes] == [(n, n * 10) for n in range(8)]
+
+
 async def test_map_of_nothing_does_nothing(fake: FakeClerk) -> None:
     async with make_clerk(fake) as clerk:
         assert await clerk.map(clerk.users.get, []) == []

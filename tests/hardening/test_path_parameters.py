@@ -1,4 +1,4 @@
-"""Hostile path parameters: every operation × every path parameter × values an attacker would
+"""Hostile path parameters: every operation, every path parameter and values an attacker would
 send. A value that is (or decodes to) a dot segment is refused before anything is sent; every
 other value reaches the wire inside its own segment, so no call can be turned into another.
 """
@@ -91,7 +91,7 @@ def test_every_path_parameter_of_every_operation_is_walked() -> None:
 
 async def test_a_non_string_path_parameter_is_a_type_error() -> None:
     async with raw_server() as server, AsyncClerk("sk_test_x", server_url=server.url) as clerk:
-        with pytest.raises(TypeError, match="users.get: user_id must be a str, not int"):
+        with pytest.raises(TypeError, match=r"users\.get: user_id must be a str, not int"):
             await clerk.users.get(42)  # type: ignore[arg-type]
     assert server.request_lines == []
 

@@ -764,6 +764,22 @@ async def test_full_jitter_waits_stay_within_their_bounds(
 # --------------------------------------------------------------------------------------------
 
 
+async def test_the_jitter_function_decides_the_waits_seen_on_the_wire(
+    flaky: FlakyServer, make_clerk: MakeClerk
+) -> None:
+    seen: list[float] = []
+
+    def recognisable(wait: float) -> float:
+        seen.append(wait)
+        return 0.137  # unlike any wait the policy itself would choose
+
+    flaky.script(status(503), status(503))
+    clerk = make_clerk(retry=dataclasses.replace(FAST, jitter=recognisable))
+    assert (await clerk.users.get(USER_ID)).id == USER_ID
+    assert seen == [0.01, 0.02]  # the jitter is handed the exponential waits...
+    assert_gaps(flaky, [0.137, 0.137])  # ...and its answer is what the server sees
+
+
 async def test_every_attempt_is_logged_without_the_secret_key(
     flaky: FlakyServer, make_clerk: MakeClerk, caplog: pytest.LogCaptureFixture
 ) -> None:
