@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 from typing import Any
 
 import msgspec
@@ -60,6 +61,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     mapping = dict(pairs)
     if len(mapping) != len(pairs):
@@ -70,7 +78,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # Python's decoder, used only to find repeated keys (msgspec keeps the last one silently):
 # two readers of one token must never see two different values.
 _duplicate_check = json.JSONDecoder(
-    object_pairs_hook=_unique_keys, parse_constant=_refuse_constant
+    object_pairs_hook=_unique_keys, parse_constant=_refuse_constant, parse_float=_finite_float
 ).decode
 
 
