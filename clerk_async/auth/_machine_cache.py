@@ -117,7 +117,9 @@ class MachineTokenCache:
 
         return forget
 
-    async def _call(self, key: bytes, verify: Callable[[], Awaitable[RequestState]]) -> RequestState:
+    async def _call(
+        self, key: bytes, verify: Callable[[], Awaitable[RequestState]]
+    ) -> RequestState:
         self.calls += 1
         state = dataclasses.replace(await verify(), token=None)
         lifetime = self._lifetime(state)

@@ -136,8 +136,10 @@ class ParsedToken:
         if header.crit is not None:
             # RFC 7515 section 4.1.11: extensions listed as critical must be understood; this
             # verifier understands none, so any ``crit`` is refused.
-            raise invalid(f"the token requires header extensions this verifier does not know: "
-                          f"{header.crit[:5]!r}")
+            raise invalid(
+                f"the token requires header extensions this verifier does not know: "
+                f"{header.crit[:5]!r}"
+            )
         self.alg = header.alg
         self.typ = header.typ
         self.kid = header.kid

@@ -52,9 +52,7 @@ def check_clock_skew(clock_skew: float) -> float:
         or not math.isfinite(clock_skew)
         or clock_skew < 0
     ):
-        raise ValueError(
-            f"clock_skew must be a finite number of seconds >= 0, not {clock_skew!r}"
-        )
+        raise ValueError(f"clock_skew must be a finite number of seconds >= 0, not {clock_skew!r}")
     return clock_skew
 
 
@@ -264,8 +262,10 @@ async def verify_token(
     """
     check_clock_skew(clock_skew)
     parsed = ParsedToken(token)
-    keys = Keys(pem=parse_pem(jwt_key)) if jwt_key is not None else _standalone_keys(
-        secret_key, server_url
+    keys = (
+        Keys(pem=parse_pem(jwt_key))
+        if jwt_key is not None
+        else _standalone_keys(secret_key, server_url)
     )
     return await verify_parsed(
         parsed,

@@ -201,7 +201,7 @@ async def test_too_many_keys_is_a_load_failure_that_keeps_known_keys(
         await clerk.verify_token(sign())
     assert info.value.reason == "jwk-failed-to-load"
     assert "101 keys, more than 100" in info.value.message
-    jwks_server.jwks = many[:99] + [keys.public_jwk()]  # 100 keys: accepted, parsed off-loop
+    jwks_server.jwks = [*many[:99], keys.public_jwk()]  # 100 keys: accepted, parsed off-loop
     cache.clear()
     assert (await clerk.verify_token(sign())).sub == "user_2abc"
     jwks_server.jwks = many

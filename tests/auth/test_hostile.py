@@ -45,7 +45,9 @@ def _raw_header_corpus() -> list[tuple[str, bytes]]:
     ]
 
 
-async def test_malformed_headers_are_token_invalid(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
+async def test_malformed_headers_are_token_invalid(
+    clerk: AsyncClerk, jwks_server: JWKSServer
+) -> None:
     for name, raw in _raw_header_corpus():
         token = _with_header(raw)
         started = time.perf_counter()

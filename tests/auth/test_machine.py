@@ -50,7 +50,9 @@ async def _state(
     )
 
 
-async def test_expired_opaque_tokens_are_refused(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
+async def test_expired_opaque_tokens_are_refused(
+    clerk: AsyncClerk, jwks_server: JWKSServer
+) -> None:
     past_ms = (time.time() - 60) * 1000
     future_ms = (time.time() + 60) * 1000
     jwks_server.machine_answers = {
@@ -185,11 +187,24 @@ async def test_negative_answers(clerk: AsyncClerk, jwks_server: JWKSServer) -> N
 async def test_single_flight_survives_a_cancelled_waiter(
     clerk: AsyncClerk, jwks_server: JWKSServer
 ) -> None:
-    jwks_server.machine_answers = {"mt_slow": (200, {
-        "object": "machine_to_machine_token", "id": "mt_1", "subject": "mch_1", "scopes": [],
-        "revoked": False, "revocation_reason": None, "expired": False, "expiration": None,
-        "last_used_at": None, "created_at": 1, "updated_at": 1,
-    })}
+    jwks_server.machine_answers = {
+        "mt_slow": (
+            200,
+            {
+                "object": "machine_to_machine_token",
+                "id": "mt_1",
+                "subject": "mch_1",
+                "scopes": [],
+                "revoked": False,
+                "revocation_reason": None,
+                "expired": False,
+                "expiration": None,
+                "last_used_at": None,
+                "created_at": 1,
+                "updated_at": 1,
+            },
+        )
+    }
     jwks_server.delay = 0.2
     cache = MachineTokenCache()
     waiters = [asyncio.ensure_future(_state(clerk, "mt_slow", cache)) for _ in range(50)]
@@ -204,8 +219,14 @@ async def test_single_flight_survives_a_cancelled_waiter(
 
 @pytest.mark.parametrize(
     "options",
-    [{"ttl": -1}, {"ttl": float("nan")}, {"negative_ttl": float("inf")}, {"max_size": 0},
-     {"max_size": 1.5}, {"ttl": "10"}],
+    [
+        {"ttl": -1},
+        {"ttl": float("nan")},
+        {"negative_ttl": float("inf")},
+        {"max_size": 0},
+        {"max_size": 1.5},
+        {"ttl": "10"},
+    ],
 )
 def test_cache_options_are_checked(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
@@ -224,6 +245,6 @@ async def test_standalone_caches_never_share_keys_across_secret_keys(
         await verify_token(token_for_a, secret_key="sk_test_instance_b", server_url=url)
     assert info.value.reason == "jwk-kid-mismatch"
     assert jwks_server.fetches == 2  # instance B fetched its own JWKS
-    assert (await verify_token(sign(kid="kid_b"), secret_key="sk_test_instance_b", server_url=url))
+    assert await verify_token(sign(kid="kid_b"), secret_key="sk_test_instance_b", server_url=url)
     with pytest.raises(TokenVerificationError):
         await verify_token(sign(kid="kid_b"), secret_key=SECRET_KEY, server_url=url)

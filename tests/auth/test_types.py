@@ -92,7 +92,9 @@ async def test_machine_tokens_are_never_read_from_the_session_cookie(
     jwks_server.machine_answers = {"mt_good": (200, {"object": "machine_to_machine_token"})}
     oauth = sign(default_claims(), typ="at+jwt")
     for token in ("mt_good", "ak_good", "oat_good", sign(_m2m_claims()), sign(cat=M2M_CAT), oauth):
-        state = await clerk.authenticate_request({"Cookie": f"__session={token}"}, accepts_token="any")
+        state = await clerk.authenticate_request(
+            {"Cookie": f"__session={token}"}, accepts_token="any"
+        )
         assert (state.is_signed_in, state.reason) == (False, "token-type-mismatch"), token[:12]
     assert jwks_server.machine_calls == 0
     # The same JWT machine tokens are accepted from the Authorization header.

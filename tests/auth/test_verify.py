@@ -225,7 +225,9 @@ async def test_empty_audience_means_not_configured(keys: Keys, sign: Sign, empty
     assert await verify_token(sign(), jwt_key=pem, audience=empty)
     assert await verify_token(sign(default_claims(aud="api://x")), jwt_key=pem, audience=empty)
     with pytest.raises(TokenVerificationError):  # empty values around a real one are dropped
-        await verify_token(sign(default_claims(aud="api://x")), jwt_key=pem, audience=["", "api://y"])
+        await verify_token(
+            sign(default_claims(aud="api://x")), jwt_key=pem, audience=["", "api://y"]
+        )
 
 
 @pytest.mark.parametrize("skew", [float("nan"), float("inf"), -1.0, -0.001, "5", None, True])
@@ -244,26 +246,28 @@ async def test_clock_skew_must_be_finite_and_not_negative(
 async def test_azp_is_required_when_parties_are_configured(keys: Keys, sign: Sign) -> None:
     pem = keys.public_pem
     with pytest.raises(TokenVerificationError) as info:
-        await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=["https://a"])
+        await verify_token(
+            sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=["https://a"]
+        )
     assert info.value.reason == "token-invalid-authorized-parties"
     # Without configured parties a token without azp passes, as in Clerk's SDKs.
     assert (await verify_token(sign(default_claims(azp=None)), jwt_key=pem)).azp is None
-    assert (await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=[]))
+    assert await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=[])
 
 
 @pytest.mark.parametrize(
     "parties",
     [["https://app.example.com"], "https://app.example.com", ("https://app.example.com",)],
 )
-async def test_azp_matches_exactly_never_by_prefix(
-    keys: Keys, sign: Sign, parties: Any
-) -> None:
+async def test_azp_matches_exactly_never_by_prefix(keys: Keys, sign: Sign, parties: Any) -> None:
     pem = keys.public_pem
     good = sign(default_claims(azp="https://app.example.com"))
     assert (await verify_token(good, jwt_key=pem, authorized_parties=parties)).azp
     for azp in ("https://app.example.com.evil.test", "https://app.example.co", "https://app"):
         with pytest.raises(TokenVerificationError) as info:
-            await verify_token(sign(default_claims(azp=azp)), jwt_key=pem, authorized_parties=parties)
+            await verify_token(
+                sign(default_claims(azp=azp)), jwt_key=pem, authorized_parties=parties
+            )
         assert info.value.reason == "token-invalid-authorized-parties", azp
 
 
