@@ -8,6 +8,7 @@ unsigned payload never reaches a JSON decoder.
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import math
 from typing import Any
@@ -45,7 +46,7 @@ CATEGORY_M2M_TOKEN = "cl_B7d4PD333AAA"
 CATEGORY_IGNORE = "cl_I7d4PD111III"
 
 
-class _Header(msgspec.Struct):
+class _Header(msgspec.Struct, frozen=True):
     alg: str | None = None
     typ: str | None = None
     kid: str | None = None
@@ -102,6 +103,35 @@ def _strict_json(raw: bytes, what: str) -> None:
         raise invalid(f"the token's {what} is not strict JSON: {exc}") from None
 
 
+# A client sends the same session token with every request until it is refreshed, so the
+# payloads that passed are kept: the second parser runs once per token, not per request.
+# Only payloads whose signature verified get here, and refused ones are never kept.
+@functools.lru_cache(maxsize=256)
+def _check_payload(payload: bytes) -> None:
+    _strict_json(payload, "payload")
+
+
+# An instance signs every token with the same few headers, so decoded headers are kept:
+# the strict checks then cost nothing on the hot path. Refused headers are never kept.
+@functools.lru_cache(maxsize=256)
+def _parse_header(encoded: bytes) -> _Header:
+    raw = _b64(encoded, "header")
+    if raw.count(b"{") + raw.count(b"[") > _MAX_HEADER_BRACKETS:
+        raise invalid("the token's header is nested too deeply")
+    try:
+        header = _decode_header(raw)
+    except (msgspec.MsgspecError, RecursionError) as exc:
+        raise invalid(f"the token's header is not a valid JOSE header: {exc}") from None
+    _strict_json(raw, "header")
+    if header.crit is not None:
+        # RFC 7515 section 4.1.11: extensions listed as critical must be understood; this
+        # verifier understands none, so any ``crit`` is refused.
+        raise invalid(
+            f"the token requires header extensions this verifier does not know: {header.crit[:5]!r}"
+        )
+    return header
+
+
 class ParsedToken:
     """A compact JWS split, with its header decoded; nothing in it is trusted yet."""
 
@@ -130,33 +160,15 @@ class ParsedToken:
             raise invalid("a JWT has three dot-separated parts")
         if len(parts[0]) > MAX_HEADER_LENGTH:
             raise invalid(f"the token's header is longer than {MAX_HEADER_LENGTH} characters")
-        header = self._header(_b64(parts[0], "header"))
+        header = _parse_header(parts[0])
         self._payload = _b64(parts[1], "payload")
         self.signature = _b64(parts[2], "signature")
-        if header.crit is not None:
-            # RFC 7515 section 4.1.11: extensions listed as critical must be understood; this
-            # verifier understands none, so any ``crit`` is refused.
-            raise invalid(
-                f"the token requires header extensions this verifier does not know: "
-                f"{header.crit[:5]!r}"
-            )
         self.alg = header.alg
         self.typ = header.typ
         self.kid = header.kid
         self.cat = header.cat
         self.signing_input = data[: len(parts[0]) + 1 + len(parts[1])]
         self._claims: SessionClaims | None = None
-
-    @staticmethod
-    def _header(raw: bytes) -> _Header:
-        if raw.count(b"{") + raw.count(b"[") > _MAX_HEADER_BRACKETS:
-            raise invalid("the token's header is nested too deeply")
-        try:
-            header = _decode_header(raw)
-        except (msgspec.MsgspecError, RecursionError) as exc:
-            raise invalid(f"the token's header is not a valid JOSE header: {exc}") from None
-        _strict_json(raw, "header")
-        return header
 
     def decode_claims(self) -> SessionClaims:
         """The payload as typed claims, decoded once. Call only after the signature passed."""
@@ -167,7 +179,7 @@ class ParsedToken:
                 claims = _decode_claims(payload)
             except (msgspec.MsgspecError, RecursionError) as exc:
                 raise invalid(f"the payload is not a valid claims object: {exc}") from None
-            _strict_json(payload, "payload")
+            _check_payload(payload)
             claims._payload = payload  # type: ignore[attr-defined]
             self._claims = claims
         return claims

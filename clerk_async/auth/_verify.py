@@ -46,6 +46,8 @@ def check_clock_skew(clock_skew: float) -> float:
     A NaN or infinite skew would make every time comparison pass (or fail), disabling
     expiry checks, so it is a programming error, reported at once.
     """
+    if type(clock_skew) in (int, float) and 0 <= clock_skew < math.inf:
+        return clock_skew  # the common case, checked without the slower tests below
     if (
         isinstance(clock_skew, bool)
         or not isinstance(clock_skew, (int, float))
