@@ -258,9 +258,13 @@ async def verify_token(
     and cached in this module, per server and key; each fetch uses a short-lived client that
     is closed right after.
 
+    The token must be a session token or a JWT-template token: an M2M JWT (header ``cat``)
+    is refused. See ``docs/auth.md`` for every check, in order.
+
     Raises:
         TokenVerificationError: with Clerk's ``reason`` string when the token is refused or
             no key could be loaded.
+        ValueError: ``clock_skew`` is not a finite number of seconds >= 0.
     """
     check_clock_skew(clock_skew)
     parsed = ParsedToken(token)
