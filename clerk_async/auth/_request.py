@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import ClerkAPIError, ClerkError, TokenVerificationError
@@ -242,15 +241,23 @@ def token_from_request(request: Any) -> tuple[str | None, bool]:
         return None, False
     raw = _header(headers, "Cookie")
     if raw and _SESSION_COOKIE in raw:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except CookieError:
-            return None, False
-        morsel = jar.get(_SESSION_COOKIE)
-        if morsel is not None and morsel.value:
-            return morsel.value, True
+        value = _cookie_value(raw, _SESSION_COOKIE)
+        if value:
+            return value, True
     return None, False
+
+
+def _cookie_value(header: str, name: str) -> str | None:
+    """The first value of cookie ``name`` in a ``Cookie`` header (``a=1; b=2``), in time
+    linear in the header's length, whatever it holds."""
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None
 
 
 def _header_type(parsed: ParsedToken) -> TokenType | None:

@@ -157,3 +157,23 @@ async def test_verify_token_standalone_refuses_crit(keys: Keys) -> None:
         await verify_token(token, jwt_key=keys.public_pem)
     assert info.value.reason == "token-invalid"
     assert "header extensions" in info.value.message
+
+
+async def test_cookie_headers_are_read_in_linear_time(clerk: AsyncClerk, sign: Sign) -> None:
+    token = sign()
+    hostile = [
+        "a=b; " * 200_000 + f"__session={token}",
+        "__session" * 500_000,
+        '__session="' + "\\\\" * 1_000_000,
+        "=" * 2_000_000 + "__session",
+    ]
+    for cookie in hostile:
+        started = time.perf_counter()
+        state = await clerk.authenticate_request({"Cookie": cookie})
+        assert time.perf_counter() - started < 0.5
+        assert state.is_signed_in == cookie.endswith(token)
+    # The first __session wins, as in Clerk's cookie parsing; quotes are removed.
+    state = await clerk.authenticate_request({"Cookie": f'__session="{token}"; __session=x'})
+    assert state.is_signed_in
+    state = await clerk.authenticate_request({"Cookie": f"theme=dark;__session={token} ;x=1"})
+    assert state.is_signed_in
