@@ -48,7 +48,7 @@ _SESSION_CATEGORIES = frozenset({None, CATEGORY_SESSION_TOKEN, CATEGORY_IGNORE})
 _NOT_THE_TOKENS_FAULT = frozenset({401, 403, 429})
 
 
-def mask_token(token: str | None) -> str | None:
+def _mask_token(token: str | None) -> str | None:
     """A token as it may appear in a repr or a log: its kind and last 4 characters."""
     if token is None:
         return None
@@ -146,7 +146,7 @@ class RequestState:
     def __repr__(self) -> str:
         return (
             f"RequestState(is_signed_in={self.is_signed_in!r}, reason={self.reason!r}, "
-            f"message={self.message!r}, token={mask_token(self.token)!r}, "
+            f"message={self.message!r}, token={_mask_token(self.token)!r}, "
             f"token_type={self.token_type!r}, claims={self.claims!r}, machine={self.machine!r})"
         )
 
