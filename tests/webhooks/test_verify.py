@@ -243,3 +243,30 @@ def test_agrees_with_standardwebhooks(body: str, msg_id: str, flip: int) -> None
         return  # standardwebhooks only takes text
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         reference.verify(altered, headers, json_parse=False)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    offset=st.integers(min_value=-400, max_value=400),
+    fraction=st.text(alphabet="0123456789", min_size=1, max_size=9),
+)
+def test_fractional_timestamps_agree_with_standardwebhooks(offset: int, fraction: str) -> None:
+    now = int(time.time()) + offset
+    headers = sign(SECRET, BODY, timestamp=now, prefix="webhook")
+    headers["webhook-timestamp"] = f"{now}.{fraction}"
+    try:
+        standardwebhooks.Webhook(SECRET).verify(BODY, headers, json_parse=False)
+    except standardwebhooks.WebhookVerificationError:
+        reference_accepts = False
+    else:
+        reference_accepts = True
+    try:
+        WebhookVerifier(SECRET).check(BODY, headers)
+    except WebhookVerificationError:
+        accepts = False
+    else:
+        accepts = True
+    # Both read the same instant; only a delivery within a few milliseconds of the window's
+    # edge may be judged differently, as the two clocks are read a moment apart.
+    if abs(abs(offset) - 300) > 1:
+        assert accepts == reference_accepts
