@@ -9,7 +9,11 @@ and prints verifications per second for:
 - the official SDK's ``clerk_backend_api.security.authenticate_request`` with ``jwt_key``;
 - raw ``joserfc.jws.deserialize_compact`` with a pre-parsed key (the floor: RSA itself);
 
-then the JWKS fetch counts of a cold burst of 1,000 requests and of 1,000 unknown key ids.
+- ``authenticate_request`` on an opaque API key, asking the local server every time and
+  with a ``MachineTokenCache``;
+
+then the JWKS fetch counts of a cold burst of 1,000 requests and of 1,000 unknown key ids, and
+the verify calls made for 1,000 concurrent requests carrying one API key, with the cache.
 
 Usage: ``python benchmarks/bench_auth.py [--quick]``
 """
@@ -31,7 +35,7 @@ from joserfc import jws
 from joserfc.jwk import RSAKey
 
 from clerk_async import AsyncClerk, TokenVerificationError
-from clerk_async.auth import jwks_cache, verify_token
+from clerk_async.auth import MachineTokenCache, authenticate_request, jwks_cache, verify_token
 
 SECRET_KEY = "sk_test_bench_auth_00000000000000000000000"
 KID = "ins_bench"
@@ -72,9 +76,30 @@ def _rate_sync(fn: Callable[[], Any], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+_API_KEY = "ak_bench_0123456789abcdef"
+_API_KEY_ANSWER = {
+    "object": "api_key",
+    "id": "ak_id_bench",
+    "type": "api_key",
+    "subject": "user_2bench",
+    "name": "bench",
+    "claims": None,
+    "scopes": ["read"],
+    "revoked": False,
+    "revocation_reason": None,
+    "expired": False,
+    "expiration": None,
+    "created_by": None,
+    "last_used_at": None,
+    "created_at": 1,
+    "updated_at": 1,
+}
+
+
 class _JWKSServer:
     def __init__(self, key: RSAKey) -> None:
         self.fetches = 0
+        self.api_key_calls = 0
         self.body = {
             "keys": [{**key.as_dict(private=False), "kid": KID, "alg": "RS256", "use": "sig"}]
         }
@@ -83,6 +108,10 @@ class _JWKSServer:
         self.fetches += 1
         await asyncio.sleep(0.01)  # a little latency, as a real fetch has
         return web.json_response(self.body)
+
+    async def verify_api_key(self, request: web.Request) -> web.Response:
+        self.api_key_calls += 1
+        return web.json_response(_API_KEY_ANSWER)
 
 
 async def main(quick: bool) -> None:
@@ -93,6 +122,7 @@ async def main(quick: bool) -> None:
     server = _JWKSServer(key)
     app = web.Application()
     app.router.add_get("/v1/jwks", server.handle)
+    app.router.add_post("/v1/api_keys/verify", server.verify_api_key)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -121,6 +151,30 @@ async def main(quick: bool) -> None:
                     await _rate_async(lambda: clerk.authenticate_request(headers), n),
                 )
             )
+            api_key = {"Authorization": f"Bearer {_API_KEY}"}
+            machine_cache = MachineTokenCache(ttl=60)
+
+            def opaque(cache: MachineTokenCache | None) -> Callable[[], Awaitable[Any]]:
+                return lambda: authenticate_request(
+                    clerk, api_key, accepts_token="api_key", machine_token_cache=cache
+                )
+
+            rows.append(
+                (
+                    "authenticate_request, API key, asking every time",
+                    await _rate_async(opaque(None), max(n // 10, 100)),
+                )
+            )
+            rows.append(
+                (
+                    "authenticate_request, API key, MachineTokenCache",
+                    await _rate_async(opaque(machine_cache), n),
+                )
+            )
+            server.api_key_calls = 0
+            burst_cache = MachineTokenCache(ttl=60)
+            await asyncio.gather(*(opaque(burst_cache)() for _ in range(1000)))
+            burst_calls = server.api_key_calls
         try:
             from clerk_backend_api.security import authenticate_request as official
             from clerk_backend_api.security.types import AuthenticateRequestOptions
@@ -186,6 +240,7 @@ async def main(quick: bool) -> None:
         print(f"{name:<{width}}  {rate:>14,.0f}")
     print(f"JWKS fetches for a cold burst of 1,000 requests: {cold_fetches}")
     print(f"JWKS fetches for 1,000 unknown kids: {kid_fetches} (outcomes: {sorted(reasons)})")
+    print(f"API key verify calls for 1,000 concurrent requests, with the cache: {burst_calls}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._operation import Operation
     from .auth._claims import SessionClaims
     from .auth._keys import JWKSCache
+    from .auth._machine_cache import MachineTokenCache
     from .auth._request import AcceptsToken, RequestState
     from .auth._verify import Keys
     from .ratelimit import RateLimiter
@@ -197,6 +198,8 @@ class AsyncClerk(Resources):
         """Close the connection pool (unless it was passed in). Later calls raise
         :class:`ClerkClosedError`. Closing a :meth:`with_options` copy does nothing."""
         if self._owns_pool:
+            if self._pool.jwks is not None:
+                await self._pool.jwks.aclose()
             await self._pool.close()
 
     async def __aenter__(self) -> AsyncClerk:
@@ -334,6 +337,7 @@ class AsyncClerk(Resources):
         jwt_key: str | None = None,
         clock_skew: float = 5.0,
         treat_pending_as_signed_out: bool = True,
+        machine_token_cache: MachineTokenCache | None = None,
     ) -> RequestState:
         """Authenticate an incoming request; never raises for a bad token.
 
@@ -350,6 +354,7 @@ class AsyncClerk(Resources):
             accepts_token=accepts_token,
             clock_skew=clock_skew,
             treat_pending_as_signed_out=treat_pending_as_signed_out,
+            machine_token_cache=machine_token_cache,
         )
 
 

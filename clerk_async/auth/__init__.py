@@ -8,7 +8,8 @@ connection pool and JWKS cache.
 
 from .._errors import TokenVerificationError
 from ._claims import ActorClaim, OrganizationClaim, SessionClaims, expand_permissions
-from ._keys import JWKSCache, PublicKey
+from ._keys import MAX_JWKS_KEYS, JWKSCache, PublicKey
+from ._machine_cache import MachineTokenCache
 from ._request import (
     Auth,
     MachineToken,
@@ -17,14 +18,18 @@ from ._request import (
     authenticate_request,
     token_from_request,
 )
+from ._token import MAX_HEADER_LENGTH
 from ._verify import MAX_TOKEN_LENGTH, jwks_cache, verify_token
 
 __all__ = [
+    "MAX_HEADER_LENGTH",
+    "MAX_JWKS_KEYS",
     "MAX_TOKEN_LENGTH",
     "ActorClaim",
     "Auth",
     "JWKSCache",
     "MachineToken",
+    "MachineTokenCache",
     "OrganizationClaim",
     "PublicKey",
     "RequestState",

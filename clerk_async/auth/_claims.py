@@ -6,7 +6,19 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ActorClaim", "OrganizationClaim", "SessionClaims"]
+__all__ = ["ActorClaim", "OrganizationClaim", "SessionClaims", "with_org_prefix"]
+
+# The feature scopes of ``fea`` that apply to organizations (``u`` alone is the user's).
+_ORG_FEATURE_SCOPES = frozenset({"o", "ou", "uo"})
+
+
+def with_org_prefix(value: str) -> str:
+    """``value`` with exactly one leading ``org:``, however many it had (``admin``,
+    ``org:admin`` and ``org:org:admin`` all become ``org:admin``), as Clerk compares roles
+    and permissions."""
+    while value.startswith("org:"):
+        value = value[4:]
+    return "org:" + value
 
 
 class OrganizationClaim(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -58,13 +70,15 @@ class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True)
     org_role: str | None = None
     org_permissions: list[str] | None = None
     scope: str | None = None
+    scp: list[str] | None = None
+    scopes: str | list[str] | None = None
     client_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.v == 2 and self.o is not None:
             self.org_id = self.o.id
             self.org_slug = self.o.slg
-            self.org_role = f"org:{self.o.rol}" if self.o.rol else None
+            self.org_role = with_org_prefix(self.o.rol) if self.o.rol else None
             self.org_permissions = expand_permissions(self.fea, self.o.per, self.o.fpm)
 
     @property
@@ -89,13 +103,13 @@ class SessionClaims(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True)
 
 
 def _org_features(fea: str | None) -> list[str]:
-    """The features of ``fea`` scoped to organizations (``o:`` or ``uo:`` prefixes)."""
+    """The features of ``fea`` scoped to organizations (``o:``, ``ou:`` or ``uo:``)."""
     if not fea:
         return []
     features = []
     for item in fea.split(","):
         scope, _, name = item.strip().partition(":")
-        if "o" in scope:
+        if scope in _ORG_FEATURE_SCOPES:
             features.append(name)
     return features
 
@@ -105,7 +119,8 @@ def expand_permissions(fea: str | None, per: str | None, fpm: str | None) -> lis
 
     ``per`` lists the permission names; ``fpm`` holds one decimal bitmask per organization
     feature of ``fea``, where bit ``i`` (least significant first) grants ``per[i]``. A mask
-    that is not a decimal number grants nothing, as in Clerk's JavaScript SDK.
+    that is not a decimal number grants nothing, as in Clerk's JavaScript SDK, which reads
+    masks of any length.
     """
     if not per or not fpm:
         return []
@@ -118,9 +133,12 @@ def expand_permissions(fea: str | None, per: str | None, fpm: str | None) -> lis
         text = masks[index].strip()
         if not text.isascii() or not text.isdigit():
             continue
+        # The low n bits of a decimal number depend only on its last n digits (10**n is a
+        # multiple of 2**n), so a mask of any length is read from a bounded suffix.
+        tail = text[-len(permissions) :]
         try:
-            mask = int(text)
-        except ValueError:  # longer than Python's integer parsing limit
+            mask = int(tail)
+        except ValueError:  # more permissions than Python parses digits at once
             continue
         for bit, permission in enumerate(permissions):
             if mask >> bit & 1:

@@ -2,12 +2,14 @@
 
 The cache is what keeps verification off the network: keys are parsed when fetched, a burst
 of cold verifications shares one fetch, unknown key ids refetch at most once per cooldown,
-and a failed refresh keeps serving the keys already known.
+keys past their TTL keep serving while one background refresh runs, and a failed refresh
+keeps serving the keys already known.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -24,12 +26,19 @@ from ..models.jwks import JWKS
 if TYPE_CHECKING:
     from .._config import CallOptions, Config, Pool
 
-__all__ = ["JWKSCache", "PublicKey", "fetch_jwks", "parse_jwks", "parse_pem"]
+__all__ = ["MAX_JWKS_KEYS", "JWKSCache", "PublicKey", "fetch_jwks", "parse_jwks", "parse_pem"]
 
 logger = logging.getLogger("clerk_async.auth")
 
 # The only algorithms Clerk signs with; anything else is refused before any key is touched.
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+
+# An instance publishes a handful of keys; a JWKS with more is refused as a whole (the keys
+# already known stay in use), which bounds the parsing a hostile or broken answer can cause.
+MAX_JWKS_KEYS = 100
+# Parsing an RSA key costs about 0.15 ms; more keys than this are parsed in a worker thread
+# so the event loop keeps serving requests.
+_PARSE_IN_THREAD_ABOVE = 8
 
 Fetch = Callable[[], Awaitable[JWKS]]
 
@@ -86,9 +95,19 @@ def parse_pem(pem: str) -> PublicKey:
 
 
 def parse_jwks(jwks: JWKS) -> dict[str, PublicKey]:
-    """The usable RSA signing keys of a JWKS, by key id; others are skipped."""
+    """The usable RSA signing keys of a JWKS, by key id; others are skipped.
+
+    A key marked for another use (``use`` other than ``sig``, such as ``enc``) never verifies
+    a signature.
+
+    Raises:
+        ValueError: the JWKS lists more than :data:`MAX_JWKS_KEYS` keys.
+    """
+    items = jwks.keys or ()
+    if len(items) > MAX_JWKS_KEYS:
+        raise ValueError(f"the JWKS lists {len(items)} keys, more than {MAX_JWKS_KEYS}")
     keys: dict[str, PublicKey] = {}
-    for item in jwks.keys or ():
+    for item in items:
         if item.kty != "RSA" or not item.n or not item.e or not item.kid:
             continue
         if item.use not in (None, "", "sig"):
@@ -107,14 +126,16 @@ class JWKSCache:
     """The parsed JWKS of one Clerk instance.
 
     Args:
-        ttl: how long fetched keys are used before they are fetched again, in seconds.
+        ttl: how long fetched keys are fresh, in seconds. Past it, the known keys keep
+            verifying while one refresh runs in the background; no request waits for it.
         refetch_cooldown: the least time between two fetches caused by an unknown key id, and
             the wait before retrying a failed refresh while older keys are still served.
         failure_cooldown: after a failed fetch with no keys at all, how long verifications
             fail at once (``jwk-failed-to-load``) instead of trying again.
 
     ``fetch_count`` counts the fetches started, which makes the cache's behaviour observable.
-    The fetch function is passed per call so the cache holds no reference to a client.
+    The fetch function (a coroutine function returning the JWKS) is passed per call, so the
+    cache holds no reference to a client.
     """
 
     def __init__(
@@ -131,6 +152,9 @@ class JWKSCache:
         self._last_error = ""
         self._inflight: asyncio.Task[None] | None = None
 
+    def __repr__(self) -> str:
+        return f"JWKSCache(keys={sorted(self._keys)!r}, ttl={self.ttl!r})"
+
     def clear(self) -> None:
         """Forget every key, so the next verification fetches again."""
         self._keys = {}
@@ -143,8 +167,10 @@ class JWKSCache:
         return None
 
     async def load(self, fetch: Fetch) -> None:
-        """Fetch and parse the JWKS now (unless a fetch is already on its way), to warm the
-        cache at start-up.
+        """Fetch and parse the JWKS now (one fetch shared with any already running).
+
+        Call it at start-up to warm the cache, so the first request neither waits for the
+        fetch nor pays for loading the crypto code.
 
         Raises:
             TokenVerificationError: ``jwk-failed-to-load`` when no key could be loaded.
@@ -153,15 +179,27 @@ class JWKSCache:
         if not self._keys:
             raise self._load_error()
 
+    async def aclose(self) -> None:
+        """Stop a background refresh, if one runs; the cached keys stay usable."""
+        task = self._inflight
+        if task is not None and not task.done() and _same_loop(task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def get(self, kid: str, fetch: Fetch) -> PublicKey:
         """The key with this id, fetching the JWKS when needed."""
         now = time.monotonic()
         if now >= self._expires_at:
-            if not self._keys and now < self._failed_until:
-                raise self._load_error()
-            await self._refresh(fetch)
-            if not self._keys:
-                raise self._load_error()
+            if self._keys:
+                # Stale keys are still Clerk's keys: serve them, refresh behind the request.
+                self._refresh_in_background(fetch)
+            else:
+                if now < self._failed_until:
+                    raise self._load_error()
+                await self._refresh(fetch)
+                if not self._keys:
+                    raise self._load_error()
         key = self._keys.get(kid)
         if key is not None:
             return key
@@ -178,18 +216,32 @@ class JWKSCache:
             )
         return key
 
-    async def _refresh(self, fetch: Fetch) -> None:
+    def _start(self, fetch: Fetch) -> asyncio.Task[None]:
         task = self._inflight
         if task is None or task.done() or not _same_loop(task):
             self._last_refetch = time.monotonic()
             task = asyncio.get_running_loop().create_task(self._load(fetch))
             self._inflight = task
-        await asyncio.shield(task)
+        return task
+
+    def _refresh_in_background(self, fetch: Fetch) -> None:
+        # Keep the stale keys for one more cooldown whatever happens, so the requests
+        # arriving while this refresh runs do not start another one.
+        self._expires_at = time.monotonic() + min(self.ttl, self.refetch_cooldown)
+        self._start(fetch)
+
+    async def _refresh(self, fetch: Fetch) -> None:
+        # Shielded: a caller that is cancelled leaves the shared fetch running for the others.
+        await asyncio.shield(self._start(fetch))
 
     async def _load(self, fetch: Fetch) -> None:
         self.fetch_count += 1
         try:
-            keys = parse_jwks(await fetch())
+            jwks = await fetch()
+            if len(jwks.keys or ()) > _PARSE_IN_THREAD_ABOVE:
+                keys = await asyncio.to_thread(parse_jwks, jwks)
+            else:
+                keys = parse_jwks(jwks)
             if not keys:
                 raise ValueError("the JWKS holds no RSA signing key")
         except Exception as exc:  # any failure is reported through the cache's state
@@ -212,7 +264,8 @@ class JWKSCache:
             # cooldown, so a burst of made-up kids costs nothing.
             self._last_refetch = now
         finally:
-            self._inflight = None
+            if self._inflight is asyncio.current_task():
+                self._inflight = None
 
     def _load_error(self) -> TokenVerificationError:
         detail = f" ({self._last_error})" if self._last_error else ""

@@ -2,96 +2,61 @@
 
 from __future__ import annotations
 
-import binascii
 import hashlib
+import math
 import os
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import msgspec
 from joserfc.jws import JWSRegistry
-from joserfc.util import urlsafe_b64decode
 
 from .._errors import TokenVerificationError
 from ._claims import SessionClaims
 from ._keys import RSA_ALGORITHMS, Fetch, JWKSCache, PublicKey, fetch_jwks, parse_pem
+from ._token import CATEGORY_M2M_TOKEN, MAX_TOKEN_LENGTH, ParsedToken, invalid
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
     from ..models.jwks import JWKS
 
-__all__ = ["MAX_TOKEN_LENGTH", "ParsedToken", "jwks_cache", "parse_token", "verify_token"]
+__all__ = [
+    "MAX_TOKEN_LENGTH",
+    "ParsedToken",
+    "check_clock_skew",
+    "jwks_cache",
+    "parse_token",
+    "verify_token",
+]
 
-# Clerk's tokens are a few hundred bytes to a few kB; refusing huge ones bounds the work an
-# anonymous caller can cause before the signature is checked.
-MAX_TOKEN_LENGTH = 16 * 1024
 SESSION_TYPES = frozenset({"JWT"})
 OAUTH_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 
 _ALGORITHMS = {name: JWSRegistry.algorithms[name] for name in RSA_ALGORITHMS}
 
 
-class _Header(msgspec.Struct):
-    alg: str | None = None
-    typ: str | None = None
-    kid: str | None = None
-
-
-_decode_header = msgspec.json.Decoder(_Header).decode
-_decode_claims = msgspec.json.Decoder(SessionClaims).decode
-
-
-class ParsedToken:
-    """A compact JWS split and decoded once; nothing in it is trusted yet."""
-
-    __slots__ = ("alg", "claims", "kid", "payload", "signature", "signing_input", "typ")
-
-    def __init__(self, token: str) -> None:
-        if not isinstance(token, str) or not token:
-            raise _invalid("the token is empty or not a string")
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise _invalid(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
-        try:
-            data = token.encode("ascii")
-        except UnicodeEncodeError:
-            raise _invalid("the token holds non-ASCII characters") from None
-        parts = data.split(b".")
-        if len(parts) != 3:
-            raise _invalid("a JWT has three dot-separated parts")
-        try:
-            header = _decode_header(urlsafe_b64decode(parts[0]))
-            self.payload = urlsafe_b64decode(parts[1])
-            self.signature = urlsafe_b64decode(parts[2])
-        except (binascii.Error, ValueError, msgspec.MsgspecError):
-            raise _invalid("the token is not valid base64url-encoded JSON") from None
-        self.alg = header.alg
-        self.typ = header.typ
-        self.kid = header.kid
-        self.signing_input = data[: len(parts[0]) + 1 + len(parts[1])]
-        self.claims: SessionClaims | None = None
-
-    def decode_claims(self) -> SessionClaims:
-        """The payload as typed claims (decoded once, then kept)."""
-        claims = self.claims
-        if claims is None:
-            try:
-                claims = _decode_claims(self.payload)
-            except msgspec.MsgspecError as exc:
-                raise _invalid(f"the payload is not a valid claims object: {exc}") from None
-            claims._payload = self.payload  # type: ignore[attr-defined]
-            self.claims = claims
-        return claims
-
-
 def parse_token(token: str) -> ParsedToken:
-    """Split and decode a token without verifying anything."""
+    """Split a token and decode its header without verifying anything."""
     return ParsedToken(token)
 
 
-def _invalid(message: str) -> TokenVerificationError:
-    return TokenVerificationError("token-invalid", message)
+def check_clock_skew(clock_skew: float) -> float:
+    """``clock_skew`` itself, when it is a finite number of seconds >= 0.
+
+    A NaN or infinite skew would make every time comparison pass (or fail), disabling
+    expiry checks, so it is a programming error, reported at once.
+    """
+    if type(clock_skew) in (int, float) and 0 <= clock_skew < math.inf:
+        return clock_skew  # the common case, checked without the slower tests below
+    if (
+        isinstance(clock_skew, bool)
+        or not isinstance(clock_skew, (int, float))
+        or not math.isfinite(clock_skew)
+        or clock_skew < 0
+    ):
+        raise ValueError(f"clock_skew must be a finite number of seconds >= 0, not {clock_skew!r}")
+    return clock_skew
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +86,11 @@ class Keys:
         return self.cache.lookup(kid) or await self.cache.get(kid, self.fetch)
 
 
-async def verify_parsed(
-    parsed: ParsedToken,
-    keys: Keys,
-    *,
-    authorized_parties: Collection[str] | None = None,
-    audience: str | Iterable[str] | None = None,
-    clock_skew: float = 5.0,
-    types: frozenset[str] = SESSION_TYPES,
-) -> SessionClaims:
-    """Check a parsed token: header, key, signature, then claims; the claims if all pass."""
+
+async def verify_signature(parsed: ParsedToken, keys: Keys, types: frozenset[str]) -> None:
+    """Check the header (``typ``, ``alg``), find the key and check the signature."""
     if parsed.typ is not None and parsed.typ not in types:
-        raise TokenVerificationError("token-invalid", f"unexpected token type (typ) {parsed.typ!r}")
+        raise invalid(f"unexpected token type (typ) {parsed.typ!r}")
     alg = parsed.alg
     if alg not in RSA_ALGORITHMS:
         raise TokenVerificationError(
@@ -145,6 +103,23 @@ async def verify_parsed(
         )
     if not _ALGORITHMS[alg].verify(parsed.signing_input, parsed.signature, key.jwk):
         raise TokenVerificationError("token-invalid-signature", "the signature does not match")
+
+
+async def verify_parsed(
+    parsed: ParsedToken,
+    keys: Keys,
+    *,
+    authorized_parties: Collection[str] | None = None,
+    audience: str | Iterable[str] | None = None,
+    clock_skew: float = 5.0,
+    types: frozenset[str] = SESSION_TYPES,
+) -> SessionClaims:
+    """Check a parsed token as a session token (or a JWT-template token): header, key,
+    signature, then claims; the claims if all pass. An M2M JWT is refused."""
+    check_clock_skew(clock_skew)
+    if parsed.cat == CATEGORY_M2M_TOKEN:
+        raise invalid("the token is a machine-to-machine token (header cat), not a session token")
+    await verify_signature(parsed, keys, types)
     claims = parsed.decode_claims()
     check_claims(
         claims,
@@ -153,6 +128,24 @@ async def verify_parsed(
         clock_skew=clock_skew,
     )
     return claims
+
+
+def _wanted_audience(audience: str | Iterable[str] | None) -> frozenset[str]:
+    """The configured audiences; empty strings do not count, so ``""``, ``[]`` and
+    ``["", ""]`` all mean that no audience is configured."""
+    if audience is None:
+        return frozenset()
+    values = (audience,) if isinstance(audience, str) else audience
+    return frozenset(value for value in values if value)
+
+
+def _allowed_parties(authorized_parties: Collection[str] | None) -> frozenset[str]:
+    # A bare string is one origin, not a collection of characters to match against.
+    if authorized_parties is None:
+        return frozenset()
+    if isinstance(authorized_parties, str):
+        return frozenset((authorized_parties,))
+    return frozenset(authorized_parties)
 
 
 def check_claims(
@@ -183,16 +176,18 @@ def check_claims(
         raise TokenVerificationError(
             "token-iat-in-the-future", f"the token was issued in the future ({claims.iat:g})"
         )
-    if authorized_parties and claims.azp and claims.azp not in authorized_parties:
+    parties = _allowed_parties(authorized_parties)
+    # With parties configured the claim is required: leaving it out must not skip the check.
+    if parties and claims.azp not in parties:
         raise TokenVerificationError(
             "token-invalid-authorized-parties",
             f"authorized party (azp) {claims.azp!r} is not one of the allowed origins",
         )
-    if audience is not None:
-        wanted = {audience} if isinstance(audience, str) else set(audience)
+    wanted = _wanted_audience(audience)
+    if wanted:
         aud = claims.aud
         given = {aud} if isinstance(aud, str) else set(aud or ())
-        if wanted and not wanted & given:
+        if not wanted & given:
             raise TokenVerificationError(
                 "token-verification-failed",
                 f"the audience claim (aud) {aud!r} matches none of {sorted(wanted)!r}",
@@ -252,9 +247,13 @@ async def verify_token(
     Clerk's API) and cached in this module, per server and key; each fetch opens a
     connection that is closed right after.
 
+    The token must be a session token or a JWT-template token: an M2M JWT (header ``cat``)
+    is refused. See ``docs/auth.md`` for every check, in order.
+
     Raises:
         TokenVerificationError: with Clerk's ``reason`` string when the token is refused or
             no key could be loaded.
+        ValueError: ``clock_skew`` is not a finite number of seconds >= 0.
     """
     jwt_key = jwt_key if jwt_key is not None else os.environ.get("CLERK_JWT_KEY") or None
     keys = Keys.from_pem(jwt_key) if jwt_key is not None else _standalone_keys(secret_key, server_url)
@@ -305,6 +304,7 @@ async def verify_with_keys(
     clock_skew: float = 5.0,
 ) -> SessionClaims:
     """:func:`verify_token` with the keys already chosen (a client's, or the standalone ones)."""
+    check_clock_skew(clock_skew)
     return await verify_parsed(
         ParsedToken(token),
         keys,

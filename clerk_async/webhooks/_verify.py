@@ -11,10 +11,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import re
 import time
 from collections.abc import Mapping
+from datetime import datetime, timezone
 
 import msgspec
 
@@ -33,8 +35,9 @@ _HEADERS = {
     "timestamp": ("svix-timestamp", "webhook-timestamp"),
     "signature": ("svix-signature", "webhook-signature"),
 }
-# Seconds since 1970 as plain ASCII digits; the length cap keeps int() cheap on hostile input.
-_TIMESTAMP = re.compile(r"[0-9]{1,20}")
+# Seconds since 1970 in plain ASCII decimal, with an optional fraction (Standard Webhooks
+# reads the header as a float); the length caps keep parsing cheap on hostile input.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 class _Probe(msgspec.Struct):
@@ -115,14 +118,10 @@ class WebhookVerifier:
         """Like `verify`, without decoding the payload."""
         body = payload.encode() if isinstance(payload, str) else payload
         found = _find_headers(headers)
-        msg_id, stamp, signatures = found["id"], found["timestamp"], found["signature"]
-        if not _TIMESTAMP.fullmatch(stamp):
-            raise WebhookVerificationError(
-                f"the webhook timestamp header is not a Unix time in seconds: {stamp[:40]!r}",
-                reason="malformed_timestamp",
-            )
+        msg_id, signatures = found["id"], found["signature"]
+        sent_at, signed_stamp = _timestamp(found["timestamp"])
         expected = hmac.new(
-            self._key, msg_id.encode() + b"." + stamp.encode() + b"." + body, hashlib.sha256
+            self._key, msg_id.encode() + b"." + signed_stamp + b"." + body, hashlib.sha256
         ).digest()
         if not _matches(expected, signatures):
             raise WebhookVerificationError(
@@ -131,7 +130,7 @@ class WebhookVerifier:
             )
         # Checked after the signature, so a stale timestamp is reported only on genuine
         # deliveries: a sign of replay or clock skew, not of forgery.
-        skew = int(stamp) - time.time()
+        skew = sent_at - time.time()
         if skew < -self.tolerance:
             raise WebhookVerificationError(
                 f"the webhook was signed {-skew:.0f}s ago, more than the {self.tolerance:g}s"
@@ -196,6 +195,23 @@ def _signing_key(secret: str | bytes | None) -> bytes:
             reason="invalid_secret",
         )
     return key
+
+
+def _timestamp(header: str) -> tuple[float, bytes]:
+    """The delivery's time, and the text its signature covers, read as Standard Webhooks
+    reads them: the header as a (possibly fractional) number of seconds, whose whole seconds
+    are what is signed (``1666648250.123`` is signed as ``1666648250``)."""
+    if _TIMESTAMP.fullmatch(header):
+        try:
+            moment = datetime.fromtimestamp(float(header), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            pass  # beyond the calendar: malformed, like any other unreadable time
+        else:
+            return moment.timestamp(), str(math.floor(moment.timestamp())).encode()
+    raise WebhookVerificationError(
+        f"the webhook timestamp header is not a Unix time in seconds: {header[:40]!r}",
+        reason="malformed_timestamp",
+    )
 
 
 def _find_headers(headers: Mapping[str, str]) -> dict[str, str]:

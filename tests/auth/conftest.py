@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from joserfc import jws
 from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
 
 from clerk_async import AsyncClerk
 
@@ -76,14 +77,18 @@ def sign(keys: Keys) -> Callable[..., str]:
         alg: str = "RS256",
         kid: str | None = KID,
         typ: str | None = "JWT",
+        cat: str | None = None,
     ) -> str:
         header: dict[str, Any] = {"alg": alg}
         if kid is not None:
             header["kid"] = kid
         if typ is not None:
             header["typ"] = typ
+        if cat is not None:
+            header["cat"] = cat
         payload = claims if isinstance(claims, bytes) else json.dumps(claims or default_claims())
-        return jws.serialize_compact(header, payload, key or keys.signing, algorithms=[alg])
+        registry = JWSRegistry(algorithms=[alg], strict_check_header=False)  # allows cat
+        return jws.serialize_compact(header, payload, key or keys.signing, registry=registry)
 
     return _sign
 
@@ -98,6 +103,9 @@ class JWKSServer:
     fail: bool = False
     delay: float = 0.0
     jwks: list[dict[str, Any]] = field(default_factory=list)
+    # Other secret keys this server accepts, each with the JWKS of its own instance.
+    other_instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    machine_calls: int = 0
     machine_answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     seen_bodies: list[dict[str, Any]] = field(default_factory=list)
 
@@ -107,7 +115,11 @@ class JWKSServer:
 
     async def handle_jwks(self, request: web.Request) -> web.Response:
         self.fetches += 1
-        if request.headers.get("Authorization") != f"Bearer {SECRET_KEY}":
+        authorization = request.headers.get("Authorization", "")
+        secret = authorization.removeprefix("Bearer ")
+        if secret in self.other_instances:
+            return web.json_response({"keys": self.other_instances[secret]})
+        if authorization != f"Bearer {SECRET_KEY}":
             return web.json_response({"errors": [{"code": "unauthorized"}]}, status=401)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -116,8 +128,11 @@ class JWKSServer:
         return web.json_response({"keys": self.jwks or [self.keys.public_jwk()]})
 
     async def handle_machine(self, request: web.Request) -> web.Response:
+        self.machine_calls += 1
         body = await request.json()
         self.seen_bodies.append(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         token = next(iter(body.values()))
         status, answer = self.machine_answers.get(
             token, (404, {"errors": [{"code": "resource_not_found", "message": "not found"}]})

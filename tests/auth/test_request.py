@@ -175,7 +175,7 @@ async def test_opaque_machine_tokens(clerk: AsyncClerk, jwks_server: JWKSServer)
 
 async def test_jwt_machine_tokens(clerk: AsyncClerk, sign: Sign) -> None:
     now = int(time.time())
-    m2m = sign({"sub": "mch_7", "exp": now + 60, "iat": now, "jti": "mt_j", "scope": "a b"})
+    m2m = sign({"sub": "mch_7", "exp": now + 60, "iat": now, "jti": "mt_j", "scopes": "a b"})
     state = await clerk.authenticate_request(
         {"Authorization": f"Bearer {m2m}"}, accepts_token="any"
     )

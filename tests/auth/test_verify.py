@@ -100,7 +100,11 @@ def test_permission_expansion_edge_cases() -> None:
     assert expand_permissions("o:a,o:b", "x,y,z", "4,x") == ["org:a:z"]
     assert expand_permissions("o:a", "x", None) == []
     assert expand_permissions("o:a", "x,y", "2,3") == ["org:a:y"]  # extra masks are ignored
-    assert expand_permissions("o:a", "x", "9" * 5000) == []  # too long to parse: grants nothing
+    # Masks of any length are read, as Clerk's SDK reads them: only the last digits matter.
+    assert expand_permissions("o:a", "x,y", "9" * 5000) == ["org:a:x", "org:a:y"]  # ...99 = 0b11
+    assert expand_permissions("o:a", "x,y", "1" + "0" * 5000 + "2") == ["org:a:y"]
+    # Only o:, ou: and uo: are organization features.
+    assert expand_permissions("org:a,ou:b,foo:c,u:d", "x", "1,1,1,1") == ["org:b:x"]
 
 
 def _none_token() -> str:
@@ -212,14 +216,59 @@ async def test_audience(keys: Keys, sign: Sign) -> None:
         await verify_token(token, jwt_key=pem, audience="api://three")
     assert info.value.reason == "token-verification-failed"
     with pytest.raises(TokenVerificationError):
-        await verify_token(sign(), jwt_key=pem, audience="api://one")
+        await verify_token(sign(), jwt_key=pem, audience="api://one")  # stricter than Clerk's SDK
 
 
-async def test_azp_absent_is_accepted_like_clerk(keys: Keys, sign: Sign) -> None:
-    claims = await verify_token(
-        sign(default_claims(azp=None)), jwt_key=keys.public_pem, authorized_parties=["https://a"]
-    )
-    assert claims.azp is None
+@pytest.mark.parametrize("empty", ["", [], ["", ""], ()])
+async def test_empty_audience_means_not_configured(keys: Keys, sign: Sign, empty: Any) -> None:
+    pem = keys.public_pem
+    assert await verify_token(sign(), jwt_key=pem, audience=empty)
+    assert await verify_token(sign(default_claims(aud="api://x")), jwt_key=pem, audience=empty)
+    with pytest.raises(TokenVerificationError):  # empty values around a real one are dropped
+        await verify_token(
+            sign(default_claims(aud="api://x")), jwt_key=pem, audience=["", "api://y"]
+        )
+
+
+@pytest.mark.parametrize("skew", [float("nan"), float("inf"), -1.0, -0.001, "5", None, True])
+async def test_clock_skew_must_be_finite_and_not_negative(
+    clerk: AsyncClerk, keys: Keys, sign: Sign, skew: Any
+) -> None:
+    expired = sign(default_claims(exp=int(time.time()) - 3600))
+    with pytest.raises(ValueError, match="clock_skew must be a finite number"):
+        await verify_token(expired, jwt_key=keys.public_pem, clock_skew=skew)
+    with pytest.raises(ValueError, match="clock_skew"):
+        await clerk.verify_token(expired, clock_skew=skew)
+    with pytest.raises(ValueError, match="clock_skew"):
+        await clerk.authenticate_request({"Authorization": f"Bearer {expired}"}, clock_skew=skew)
+
+
+async def test_azp_is_required_when_parties_are_configured(keys: Keys, sign: Sign) -> None:
+    pem = keys.public_pem
+    with pytest.raises(TokenVerificationError) as info:
+        await verify_token(
+            sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=["https://a"]
+        )
+    assert info.value.reason == "token-invalid-authorized-parties"
+    # Without configured parties a token without azp passes, as in Clerk's SDKs.
+    assert (await verify_token(sign(default_claims(azp=None)), jwt_key=pem)).azp is None
+    assert await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=[])
+
+
+@pytest.mark.parametrize(
+    "parties",
+    [["https://app.example.com"], "https://app.example.com", ("https://app.example.com",)],
+)
+async def test_azp_matches_exactly_never_by_prefix(keys: Keys, sign: Sign, parties: Any) -> None:
+    pem = keys.public_pem
+    good = sign(default_claims(azp="https://app.example.com"))
+    assert (await verify_token(good, jwt_key=pem, authorized_parties=parties)).azp
+    for azp in ("https://app.example.com.evil.test", "https://app.example.co", "https://app"):
+        with pytest.raises(TokenVerificationError) as info:
+            await verify_token(
+                sign(default_claims(azp=azp)), jwt_key=pem, authorized_parties=parties
+            )
+        assert info.value.reason == "token-invalid-authorized-parties", azp
 
 
 async def test_error_is_picklable_and_a_clerk_error() -> None:

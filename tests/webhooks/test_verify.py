@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import pickle
 import time
 
@@ -26,8 +28,9 @@ SECRET = new_secret()
 BODY = event_body()
 
 
-def refusal(payload: bytes | str, headers: dict[str, str], secret: str = SECRET,
-            **kwargs: float) -> WebhookVerificationError:
+def refusal(
+    payload: bytes | str, headers: dict[str, str], secret: str = SECRET, **kwargs: float
+) -> WebhookVerificationError:
     with pytest.raises(WebhookVerificationError) as info:
         verify_webhook(payload, headers, secret, **kwargs)
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
@@ -86,8 +89,9 @@ def test_any_matching_v1_entry_of_several_is_enough() -> None:
 def test_timestamp_just_inside_the_tolerance_is_accepted() -> None:
     now = int(time.time())
     for stamp in (now - 290, now + 290):
-        assert isinstance(verify_webhook(BODY, sign(SECRET, BODY, timestamp=stamp), SECRET),
-                          UserDeletedEvent)
+        assert isinstance(
+            verify_webhook(BODY, sign(SECRET, BODY, timestamp=stamp), SECRET), UserDeletedEvent
+        )
 
 
 # -- refused deliveries -------------------------------------------------------------------
@@ -146,7 +150,9 @@ def test_missing_header_is_refused(missing: str) -> None:
     assert f"svix-{missing}" in str(error)
 
 
-@pytest.mark.parametrize("stamp", ["abc", "12.5", "-5", "1e9", "0x10", "1" * 30])
+@pytest.mark.parametrize(
+    "stamp", ["abc", "-5", "1e9", "0x10", "1" * 30, "12.", ".5", "1.5.5", "nan", "inf", "9" * 12]
+)
 def test_malformed_timestamp_is_refused(stamp: str) -> None:
     headers = {**sign(SECRET, BODY), "svix-timestamp": stamp}
     assert refusal(BODY, headers).reason == "malformed_timestamp"
@@ -182,14 +188,42 @@ def test_error_is_a_clerk_error_and_survives_pickling() -> None:
     assert (type(copy), str(copy), copy.reason) == (type(error), str(error), error.reason)
 
 
+@pytest.mark.parametrize("fraction", [".123", ".5", ".999999", ".0"])
+def test_fractional_timestamp_is_read_as_standard_webhooks_reads_it(fraction: str) -> None:
+    now = int(time.time())
+    headers = sign(SECRET, BODY, timestamp=now, prefix="webhook")
+    headers["webhook-timestamp"] = f"{now}{fraction}"
+    # The reference accepts it (signature over the whole seconds), and so do we.
+    standardwebhooks.Webhook(SECRET).verify(BODY, headers, json_parse=False)
+    assert isinstance(verify_webhook(BODY, headers, SECRET), UserDeletedEvent)
+    # A signature over the fractional text itself is not what the scheme signs.
+    literal = sign(SECRET, BODY, timestamp=now)
+    literal["svix-timestamp"] = f"{now}{fraction}"
+    literal["svix-signature"] = _signature_over(f"msg_2abc.{now}{fraction}.{BODY}")
+    assert refusal(BODY, literal).reason == "no_matching_signature"
+
+
+def test_fractional_timestamp_outside_the_tolerance_is_refused() -> None:
+    stamp = int(time.time()) - 301
+    headers = {**sign(SECRET, BODY, timestamp=stamp), "svix-timestamp": f"{stamp}.5"}
+    assert refusal(BODY, headers).reason == "timestamp_too_old"
+
+
+def _signature_over(content: str) -> str:
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    digest = hmac.new(key, content.encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
 # -- agreement with standardwebhooks on arbitrary input ------------------------------------
 
 
 @settings(max_examples=60, deadline=None, database=None)
 @given(
     body=st.text(max_size=200),
-    msg_id=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
-                   max_size=30),
+    msg_id=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30
+    ),
     flip=st.integers(min_value=0),
 )
 def test_agrees_with_standardwebhooks(body: str, msg_id: str, flip: int) -> None:
@@ -209,3 +243,30 @@ def test_agrees_with_standardwebhooks(body: str, msg_id: str, flip: int) -> None
         return  # standardwebhooks only takes text
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         reference.verify(altered, headers, json_parse=False)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    offset=st.integers(min_value=-400, max_value=400),
+    fraction=st.text(alphabet="0123456789", min_size=1, max_size=9),
+)
+def test_fractional_timestamps_agree_with_standardwebhooks(offset: int, fraction: str) -> None:
+    now = int(time.time()) + offset
+    headers = sign(SECRET, BODY, timestamp=now, prefix="webhook")
+    headers["webhook-timestamp"] = f"{now}.{fraction}"
+    try:
+        standardwebhooks.Webhook(SECRET).verify(BODY, headers, json_parse=False)
+    except standardwebhooks.WebhookVerificationError:
+        reference_accepts = False
+    else:
+        reference_accepts = True
+    try:
+        WebhookVerifier(SECRET).check(BODY, headers)
+    except WebhookVerificationError:
+        accepts = False
+    else:
+        accepts = True
+    # Both read the same instant; only a delivery within a few milliseconds of the window's
+    # edge may be judged differently, as the two clocks are read a moment apart.
+    if abs(abs(offset) - 300) > 1:
+        assert accepts == reference_accepts
