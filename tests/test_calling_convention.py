@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import json
 import warnings
 from collections.abc import Awaitable
 from pathlib import Path
