@@ -14,7 +14,7 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import backoff
@@ -62,7 +62,7 @@ class RetryConfig:
     max_delay: float = 8.0
     jitter: Callable[[float], float] | None = field(default=backoff.full_jitter)
     total_timeout: float | None = 30.0
-    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    retry_statuses: Collection[int] = frozenset({429, 500, 502, 503, 504})
     retry_non_idempotent: bool = False
 
     def __post_init__(self) -> None:

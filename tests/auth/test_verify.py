@@ -278,6 +278,6 @@ async def test_error_is_picklable_and_a_clerk_error() -> None:
     from clerk_async import ClerkError
 
     err = TokenVerificationError("token-expired", "old")
-    again: Any = pickle.loads(pickle.dumps(err))
-    assert isinstance(again, ClerkError)
+    again = pickle.loads(pickle.dumps(err))
+    assert isinstance(again, ClerkError) and isinstance(again, TokenVerificationError)
     assert (again.reason, again.message) == ("token-expired", "old")

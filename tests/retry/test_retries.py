@@ -58,10 +58,6 @@ FAST = RetryConfig(max_retries=3, initial_delay=0.01, multiplier=2, max_delay=1.
 SLACK = 0.75  # how late a wait or a timeout may end on two busy cores
 TOLERANCE = 0.002  # timer granularity: a wait never ends earlier than this before its time
 
-requires_asyncio_timeout = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="asyncio.timeout() is new in Python 3.11"
-)
-
 
 def assert_gaps(server: FlakyServer, waits: list[float]) -> None:
     gaps = server.gaps()
@@ -623,10 +619,11 @@ async def test_cancelling_during_the_backoff_wait_returns_at_once(
     assert connections_in_use(clerk) == 0
 
 
-@requires_asyncio_timeout
 async def test_asyncio_timeout_interrupts_the_backoff_wait(
     flaky: FlakyServer, make_clerk: MakeClerk
 ) -> None:
+    if sys.version_info < (3, 11):
+        pytest.skip("asyncio.timeout() is new in Python 3.11")
     flaky.otherwise = status(503)
     clerk = make_clerk(retry=SLOW)
     started = time.monotonic()
@@ -639,10 +636,11 @@ async def test_asyncio_timeout_interrupts_the_backoff_wait(
     assert connections_in_use(clerk) == 0
 
 
-@requires_asyncio_timeout
 async def test_asyncio_timeout_interrupts_an_attempt_and_frees_its_connection(
     flaky: FlakyServer, make_clerk: MakeClerk
 ) -> None:
+    if sys.version_info < (3, 11):
+        pytest.skip("asyncio.timeout() is new in Python 3.11")
     flaky.script(stall())
     clerk = make_clerk(retry=FAST)
     started = time.monotonic()
