@@ -22,6 +22,7 @@ JSON = dict[str, Any]
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 IMAGE_HOST = "https://img.clerk.com/fake"
+ACCOUNTS_URL = "https://accounts.fake.clerk.accounts.dev"
 _DAY_MS = 86_400_000
 
 _PIONEERS = (
@@ -459,6 +460,7 @@ class Store:
         return permissions
 
     def add_membership(self, organization: JSON, user: JSON, role: str, **metadata: JSON) -> JSON:
+        permissions = self.check_role(role)
         members = self.memberships[organization["id"]]
         if user["id"] in members:
             raise Reject(
@@ -476,7 +478,6 @@ class Store:
                 "membership quota exceeded",
                 f"{organization['id']} allows at most {limit} members.",
             )
-        permissions = self.check_role(role)
         now = self.tick()
         membership: JSON = {
             "id": self.new_id("orgmem"),
@@ -572,11 +573,12 @@ class Store:
             "public_metadata": public_metadata,
             "revoked": False,
             "status": "pending",
-            "url": None,
+            "url": None,  # set below, from the id
             "expires_at": now + expires_in_days * _DAY_MS,
             "created_at": now,
             "updated_at": now,
         }
+        invitation["url"] = f"{ACCOUNTS_URL}/sign-up?__clerk_ticket={invitation['id']}"
         self.invitations[invitation["id"]] = invitation
         return invitation
 

@@ -6,8 +6,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import msgspec
 import yaml
 
+from clerk_async.testing import FakeClerk
+
+KEY = "sk_test_fake"
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "bapi-2026-05-12.yml"
 
 
@@ -141,3 +146,50 @@ class Checker:
             self.check(self.response_schema(method, template, status), body)
         else:
             self.check(self.schema("ClerkErrors"), body)
+
+
+class Api:
+    """Raw HTTP to the fake; every answer is checked against the spec before it is returned."""
+
+    def __init__(self, session: aiohttp.ClientSession, fake: FakeClerk, checker: Checker) -> None:
+        self.session = session
+        self.fake = fake
+        self.checker = checker
+
+    async def call(
+        self,
+        method: str,
+        template: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        key: str | None = KEY,
+        **path: str,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+        url = self.fake.url + template.format(**path)
+        async with self.session.request(
+            method, url, params=params, json=json, data=data, headers=headers
+        ) as response:
+            status, raw = response.status, await response.read()
+            assert response.content_type == "application/json"
+        body = msgspec.json.decode(raw)
+        if status < 300:
+            self.checker.check(self.checker.response_schema(method, template, status), body)
+        else:
+            self.checker.check(self.checker.schema("ClerkErrors"), body)
+            assert isinstance(body["clerk_trace_id"], str) and body["clerk_trace_id"]
+        return status, body
+
+    async def ok(self, method: str, template: str, **kwargs: Any) -> Any:
+        status, body = await self.call(method, template, **kwargs)
+        assert status == 200, body
+        return body
+
+    async def error(
+        self, status: int, code: str, method: str, template: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        got, body = await self.call(method, template, **kwargs)
+        assert (got, body["errors"][0]["code"]) == (status, code), body
+        return body["errors"][0]

@@ -27,71 +27,11 @@ from clerk_async.models import JWKS, DeletedObject, Organization, Organizations,
 from clerk_async.testing import FakeClerk
 from clerk_async.testing._spec_tables import BODY_FIELDS
 
-from ._spec import Checker, SpecMismatch
+from ._spec import KEY, Api, Checker, SpecMismatch
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "sk_test_fake"
 ID = re.compile(r"^(user|org|idn)_[0-9A-Za-z]{27}$")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # every byte value, CR and LF included
-
-
-class Api:
-    """Raw HTTP to the fake; every answer is checked against the spec before it is returned."""
-
-    def __init__(self, session: aiohttp.ClientSession, fake: FakeClerk, checker: Checker) -> None:
-        self.session = session
-        self.fake = fake
-        self.checker = checker
-
-    async def call(
-        self,
-        method: str,
-        template: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        data: Any = None,
-        key: str | None = KEY,
-        **path: str,
-    ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-        url = self.fake.url + template.format(**path)
-        async with self.session.request(
-            method, url, params=params, json=json, data=data, headers=headers
-        ) as response:
-            status, raw = response.status, await response.read()
-            assert response.content_type == "application/json"
-        body = msgspec.json.decode(raw)
-        if status < 300:
-            self.checker.check(self.checker.response_schema(method, template, status), body)
-        else:
-            self.checker.check(self.checker.schema("ClerkErrors"), body)
-            assert isinstance(body["clerk_trace_id"], str) and body["clerk_trace_id"]
-        return status, body
-
-    async def ok(self, method: str, template: str, **kwargs: Any) -> Any:
-        status, body = await self.call(method, template, **kwargs)
-        assert status == 200, body
-        return body
-
-    async def error(
-        self, status: int, code: str, method: str, template: str, **kwargs: Any
-    ) -> dict[str, Any]:
-        got, body = await self.call(method, template, **kwargs)
-        assert (got, body["errors"][0]["code"]) == (status, code), body
-        return body["errors"][0]
-
-
-@pytest.fixture
-async def fake() -> Any:
-    async with FakeClerk(KEY) as server:
-        yield server
-
-
-@pytest.fixture
-async def api(fake: FakeClerk, spec: dict[str, Any]) -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session, fake, Checker(spec))
 
 
 async def create_user(api: Api, **fields: Any) -> dict[str, Any]:
