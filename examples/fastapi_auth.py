@@ -64,9 +64,10 @@ def __getattr__(name: str) -> Any:
 
 async def offline_tour() -> None:
     """Serve the app against FakeClerk and call it as a browser would."""
-    async with FakeClerk(users=2, organizations=1) as fake, AsyncClerk(
-        fake.secret_key, server_url=fake.url
-    ) as clerk:
+    async with (
+        FakeClerk(users=2, organizations=1) as fake,
+        AsyncClerk(fake.secret_key, server_url=fake.url) as clerk,
+    ):
         ada, grace = fake.users
         [org_id] = fake.organizations
         fake.add_membership(org_id, ada, "org:admin")

@@ -55,7 +55,9 @@ def verified_webhook(
             return verifier.verify(body, request.headers)
         except WebhookVerificationError as exc:
             if exc.reason in _RECEIVER_FAULTS:
-                raise HTTPException(500, "the webhook receiver has no usable signing secret") from exc
+                raise HTTPException(
+                    500, "the webhook receiver has no usable signing secret"
+                ) from exc
             raise HTTPException(400, str(exc)) from exc
 
     return receive

@@ -124,7 +124,9 @@ class ClerkAuth(SecurityBase):
 
         # FastAPI reads the signature; naming this instance there makes it a sub-dependency.
         parameter = inspect.Parameter(
-            "auth", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[Auth, Depends(self)]
+            "auth",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[Auth, Depends(self)],
         )
         user_id.__signature__ = inspect.Signature([parameter], return_annotation=str)  # type: ignore[attr-defined]
         return user_id

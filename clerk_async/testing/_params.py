@@ -124,7 +124,11 @@ def int_param(
         value = int(raw)
     except ValueError:
         raise Reject(
-            422, "form_param_format_invalid", "is invalid", f"{name} must be an integer.", param=name
+            422,
+            "form_param_format_invalid",
+            "is invalid",
+            f"{name} must be an integer.",
+            param=name,
         ) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = (
@@ -140,7 +144,11 @@ def bool_param(query: MultiMapping[str], name: str) -> bool:
     raw = query.get(name, "").lower()
     if raw not in ("true", "false"):
         raise Reject(
-            422, "form_param_format_invalid", "is invalid", f"{name} must be true or false.", param=name
+            422,
+            "form_param_format_invalid",
+            "is invalid",
+            f"{name} must be true or false.",
+            param=name,
         )
     return raw == "true"
 

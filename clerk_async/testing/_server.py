@@ -237,9 +237,7 @@ class FakeClerk:
         """
         try:
             organization = self._store.organization(organization_id)
-            membership = self._store.add_membership(
-                organization, self._store.user(user_id), role
-            )
+            membership = self._store.add_membership(organization, self._store.user(user_id), role)
         except Reject as exc:
             raise LookupError(exc.long_message) from None
         return self._store.render_membership(membership)

@@ -564,7 +564,9 @@ class Store:
 
     # -- invitations ----------------------------------------------------------------------------
 
-    def new_invitation(self, email_address: str, public_metadata: JSON, expires_in_days: int) -> JSON:
+    def new_invitation(
+        self, email_address: str, public_metadata: JSON, expires_in_days: int
+    ) -> JSON:
         now = self.tick()
         invitation: JSON = {
             "object": "invitation",
@@ -591,8 +593,7 @@ class Store:
         if inviter is not None:
             user = self.user(inviter)
             inviter_data = {
-                k: user[k]
-                for k in ("first_name", "last_name", "image_url", "has_image")
+                k: user[k] for k in ("first_name", "last_name", "image_url", "has_image")
             } | {"user_id": user["id"], "identifier": user["username"] or user["id"]}
         invitation: JSON = {
             "object": "organization_invitation",

@@ -48,7 +48,9 @@ def _compact_permissions(permissions: Iterable[str]) -> tuple[str, str, str]:
     for key in permissions:
         parts = key.split(":")
         if len(parts) != 3 or parts[0] != "org":
-            raise ValueError(f"an organization permission looks like org:feature:action, not {key!r}")
+            raise ValueError(
+                f"an organization permission looks like org:feature:action, not {key!r}"
+            )
         feature, name = parts[1], parts[2]
         if feature not in features:
             features.append(feature)

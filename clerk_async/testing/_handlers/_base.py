@@ -43,9 +43,7 @@ def json(payload: object, status: int = 200) -> web.Response:
     return web.Response(body=_encode(payload), status=status, content_type="application/json")
 
 
-def sorted_records(
-    records: list[JSON], key: Callable[[JSON], Any], descending: bool
-) -> list[JSON]:
+def sorted_records(records: list[JSON], key: Callable[[JSON], Any], descending: bool) -> list[JSON]:
     """Sort by ``key``, records without a value last in either direction, ties by creation."""
     present = [r for r in records if key(r) is not None]
     missing = [r for r in records if key(r) is None]

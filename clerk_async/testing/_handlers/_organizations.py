@@ -68,10 +68,14 @@ class OrganizationHandlers:
         users = include_exclude(query.getall("user_id", []))
         if users is not None:
             organizations = [
-                o for o in organizations if any(users(member) for member in self.store.memberships[o["id"]])
+                o
+                for o in organizations
+                if any(users(member) for member in self.store.memberships[o["id"]])
             ]
         if field == "members_count":
-            ordered = sorted_records(organizations, lambda o: len(self.store.memberships[o["id"]]), descending)
+            ordered = sorted_records(
+                organizations, lambda o: len(self.store.memberships[o["id"]]), descending
+            )
         elif field == "name":
             ordered = sorted_records(organizations, lambda o: o["name"].lower(), descending)
         else:
@@ -83,9 +87,7 @@ class OrganizationHandlers:
         body = await json_body(request, "organizations.create")
         name = body.get("name")
         if not name:
-            raise Reject(
-                422, "form_param_missing", "is missing", "name is required.", param="name"
-            )
+            raise Reject(422, "form_param_missing", "is missing", "name is required.", param="name")
         check_organization_name(name)
         slug = body.get("slug")
         if slug is not None:
@@ -120,7 +122,11 @@ class OrganizationHandlers:
         return json(organization)
 
     async def _get_organization(self, request: web.Request) -> web.Response:
-        return json(self._render_organization(self.store.organization(request.match_info["organization_id"]), request.query))
+        return json(
+            self._render_organization(
+                self.store.organization(request.match_info["organization_id"]), request.query
+            )
+        )
 
     async def _update_organization(self, request: web.Request) -> web.Response:
         organization = self.store.organization(request.match_info["organization_id"])
@@ -181,4 +187,3 @@ class OrganizationHandlers:
         organization["has_image"] = False
         organization["image_url"] = f"{IMAGE_HOST}/default/{organization['id']}"
         return json(self.store.touch(organization))
-

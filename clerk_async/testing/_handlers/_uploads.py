@@ -68,4 +68,3 @@ class Uploads(list[Upload]):
         raise Reject(
             422, "form_param_missing", "is missing", "A 'file' part is required.", param="file"
         )
-

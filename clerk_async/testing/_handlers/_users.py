@@ -94,7 +94,9 @@ class UserHandlers:
             else:
                 page = users[offset : offset + limit]
         else:
-            page = sorted_records(users, _USER_ORDER_KEYS[field], descending)[offset : offset + limit]
+            page = sorted_records(users, _USER_ORDER_KEYS[field], descending)[
+                offset : offset + limit
+            ]
         return json(page)
 
     async def _count_users(self, request: web.Request) -> web.Response:
@@ -156,7 +158,9 @@ class UserHandlers:
 
     def _in_organizations(self, user_id: str, selector: Callable[[str], bool]) -> bool:
         return any(
-            selector(org_id) for org_id, members in self.store.memberships.items() if user_id in members
+            selector(org_id)
+            for org_id, members in self.store.memberships.items()
+            if user_id in members
         )
 
     async def _create_user(self, request: web.Request) -> web.Response:
@@ -322,7 +326,6 @@ class UserHandlers:
         return json(self.store.touch(user))
 
 
-
 # -- helpers ---------------------------------------------------------------------------------------
 
 
@@ -366,5 +369,3 @@ def _time_test(field: str, bound: int, *, before: bool) -> Callable[[JSON], bool
         return value is not None and (value < bound if before else value > bound)
 
     return test
-
-
