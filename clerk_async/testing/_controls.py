@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -39,13 +39,15 @@ class RecordedRequest:
         query: the query string, with repeated names kept.
         headers: the request headers.
         body: the raw body (empty when there was none).
+
+    The headers and body carry the secret key and tokens, so the repr leaves them out.
     """
 
     method: str
     path: str
     query: MultiDictProxy[str]
-    headers: CIMultiDictProxy[str]
-    body: bytes
+    headers: CIMultiDictProxy[str] = field(repr=False)
+    body: bytes = field(repr=False)
 
     def json(self) -> Any:
         """The body decoded as JSON, or None when it is empty."""

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._server import FakeClerk
-
 if TYPE_CHECKING:
     from .._client import AsyncClerk
+    from ._server import FakeClerk
 
 _MARKER = "fake_clerk"
 
@@ -47,6 +46,10 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 async def _serve_fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeClerk]:
+    # Imported here so that every pytest run of a project with clerk_async installed does
+    # not pay for importing aiohttp.
+    from ._server import FakeClerk
+
     async with FakeClerk(**_options(request)) as fake:
         yield fake
 

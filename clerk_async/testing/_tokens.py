@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -85,6 +86,13 @@ def session_claims(
     """The claims of a Clerk session token of ``version`` 1 or 2."""
     if version not in (1, 2):
         raise ValueError(f"version must be 1 or 2, not {version!r}")
+    for name, value in (
+        ("expires_in", expires_in),
+        ("not_before", not_before),
+        ("issued_at", issued_at),
+    ):
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number of seconds, not {value!r}")
     iat = int(time.time() if issued_at is None else issued_at)
     payload: dict[str, Any] = {
         "iss": ISSUER,

@@ -168,3 +168,37 @@ async def test_expired_and_unknown_machine_tokens_are_signed_out(
     assert (state.is_signed_in, state.reason) == (False, "token-invalid")
     with pytest.raises(LookupError):
         await fake.revoke_token("ak_unknown")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"expires_in": float("inf")},
+        {"expires_in": float("nan")},
+        {"not_before": float("-inf")},
+        {"issued_at": float("nan")},
+    ],
+)
+def test_hostile_token_times_are_refused(option: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        FakeClerk().session_token("user_1", **option)
+
+
+async def test_a_session_token_lifetime_below_one_second_is_refused(
+    fake: FakeClerk, clerk: AsyncClerk
+) -> None:
+    session = await clerk.sessions.create(user_id=next(iter(fake.users)))
+    for lifetime in (-5, 0):
+        with pytest.raises(Exception, match="expires_in_seconds"):
+            await clerk.sessions.create_token(session.id, expires_in_seconds=lifetime)
+
+
+async def test_recorded_requests_do_not_show_the_secret_key(
+    fake: FakeClerk, clerk: AsyncClerk
+) -> None:
+    key = await fake.create_api_key("user_1")
+    await clerk.authenticate_request(bearer(key), accepts_token="api_key")
+    [recorded] = fake.requests
+    assert recorded.headers["Authorization"] == f"Bearer {fake.secret_key}"
+    assert fake.secret_key not in repr(recorded) and key not in repr(recorded)
+    assert fake.webhook_secret not in repr(fake)

@@ -81,5 +81,15 @@ class SessionHandlers:
                 "not found",
                 f"Session {session['id']} is {session['status']}; only active sessions get tokens.",
             )
-        lifetime = body.get("expires_in_seconds") or 60
+        lifetime = body.get("expires_in_seconds")
+        if lifetime is None:
+            lifetime = 60
+        if lifetime < 1:
+            raise Reject(
+                422,
+                "form_param_value_invalid",
+                "is invalid",
+                "expires_in_seconds must be at least 1.",
+                param="expires_in_seconds",
+            )
         return json({"object": "token", "jwt": self.mint(session, lifetime)})
