@@ -11,7 +11,7 @@ from aiohttp import web
 from ._handlers._base import Route
 from ._spec_tables import OPERATIONS
 
-__all__ = ["ModelledRoute", "add_routes", "unmodelled_message"]
+__all__ = ["ModelledRoute", "add_routes", "resolve", "unmodelled_message"]
 
 ModelledRoute = tuple[str, str, str]  # (HTTP method, path template, SDK operation name)
 

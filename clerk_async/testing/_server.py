@@ -35,7 +35,7 @@ from ._handlers._uploads import Uploads
 from ._handlers._users import UserHandlers
 from ._rate_limit import FixedWindow
 from ._reject import Reject
-from ._router import ModelledRoute, add_routes, unmodelled_message
+from ._router import ModelledRoute, add_routes, resolve, unmodelled_message
 from ._store import JSON, Store
 from ._tokens import SigningKey, session_claims
 from ._webhooks import new_webhook_secret, sign_webhook
@@ -193,8 +193,6 @@ class FakeClerk:
     def routes(self) -> list[ModelledRoute]:
         """The modelled operations as ``(HTTP method, path template, SDK name)``, in the
         order they are matched."""
-        from ._router import resolve
-
         return [entry for entry, _ in resolve(self._routes)]
 
     # -- state -------------------------------------------------------------------------------

@@ -202,3 +202,10 @@ async def test_recorded_requests_do_not_show_the_secret_key(
     assert recorded.headers["Authorization"] == f"Bearer {fake.secret_key}"
     assert fake.secret_key not in repr(recorded) and key not in repr(recorded)
     assert fake.webhook_secret not in repr(fake)
+
+
+async def test_the_standalone_verify_token_fetches_the_fakes_jwks(fake: FakeClerk) -> None:
+    token = fake.session_token("user_standalone")
+    claims = await verify_token(token, secret_key=fake.secret_key, server_url=fake.url)
+    assert claims.sub == "user_standalone"
+    assert fake.jwks_fetches == 1
