@@ -67,6 +67,11 @@ def _base62(number: int) -> str:
             return "".join(reversed(digits))
 
 
+def _role_name(role: str) -> str:
+    """The display name Clerk derives from a role key: ``org:billing_admin`` → ``Billing Admin``."""
+    return role.removeprefix("org:").replace("_", " ").title()
+
+
 def check_organization_name(name: str) -> None:
     if len(name) > 256 or "://" in name or "<" in name:
         raise Reject(
@@ -483,7 +488,7 @@ class Store:
             "id": self.new_id("orgmem"),
             "object": "organization_membership",
             "role": role,
-            "role_name": role.removeprefix("org:").replace("_", " ").title(),
+            "role_name": _role_name(role),
             "permissions": list(permissions),
             "public_metadata": metadata.get("public_metadata") or {},
             "private_metadata": metadata.get("private_metadata") or {},
@@ -494,6 +499,12 @@ class Store:
         }
         members[user["id"]] = membership
         return membership
+
+    def set_role(self, membership: JSON, role: str) -> JSON:
+        membership["permissions"] = list(self.check_role(role))
+        membership["role"] = role
+        membership["role_name"] = _role_name(role)
+        return self.touch(membership)
 
     def membership(self, organization_id: str, user_id: str) -> JSON:
         membership = self.memberships.get(organization_id, {}).get(user_id)
@@ -600,7 +611,7 @@ class Store:
             "id": self.new_id("orginv"),
             "email_address": email_address,
             "role": role,
-            "role_name": role.removeprefix("org:").replace("_", " ").title(),
+            "role_name": _role_name(role),
             "organization_id": organization["id"],
             "inviter_id": inviter,
             "public_inviter_data": inviter_data,

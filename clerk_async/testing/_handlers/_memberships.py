@@ -50,11 +50,8 @@ class MembershipHandlers:
         organization = self.store.organization(request.match_info["organization_id"])
         membership = self.store.membership(organization["id"], request.match_info["user_id"])
         body = await json_body(request, "organization_memberships.update")
-        role = required(body, "role")
-        membership["permissions"] = list(self.store.check_role(role))
-        membership["role"] = role
-        membership["role_name"] = role.removeprefix("org:").replace("_", " ").title()
-        return json(self.store.render_membership(self.store.touch(membership)))
+        self.store.set_role(membership, required(body, "role"))
+        return json(self.store.render_membership(membership))
 
     async def _delete(self, request: web.Request) -> web.Response:
         organization = self.store.organization(request.match_info["organization_id"])
