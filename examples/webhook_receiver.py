@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI
 
+from clerk_async.integrations.fastapi import verified_webhook
 from clerk_async.webhooks import (
     Event,
     OrganizationMembershipCreatedEvent,
@@ -23,7 +24,6 @@ from clerk_async.webhooks import (
     UserCreatedEvent,
     UserDeletedEvent,
     UserUpdatedEvent,
-    verified_webhook,
 )
 
 log = logging.getLogger("webhook_receiver")

@@ -1,1 +1,2 @@
-"""Framework glue: FastAPI dependencies and Starlette middleware (import the submodule you need)."""
+"""Framework glue: FastAPI dependencies (`fastapi`), Starlette middleware (`starlette`), and
+webhook receiving for both; import the submodule you need."""

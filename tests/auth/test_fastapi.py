@@ -2,13 +2,11 @@
 
 # No `from __future__ import annotations`: FastAPI must see the local dependencies.
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import aiohttp
 import pytest
-import uvicorn
 from fastapi import Depends, FastAPI, Request
 
 from clerk_async import AsyncClerk
@@ -16,6 +14,7 @@ from clerk_async.auth import Auth
 from clerk_async.integrations.fastapi import ClerkAuth
 from clerk_async.integrations.starlette import ClerkAuthMiddleware
 
+from ..integrations._serving import serve_asgi
 from .conftest import default_claims
 
 Sign = Callable[..., str]
@@ -45,20 +44,8 @@ def build_app(clerk: AsyncClerk) -> FastAPI:
 
 @pytest.fixture
 async def base_url(clerk: AsyncClerk) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        build_app(clerk), host="127.0.0.1", port=0, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        assert not task.done()
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_asgi(build_app(clerk)) as url:
+        yield url
 
 
 async def test_fastapi_dependency_over_http(base_url: str, sign: Sign) -> None:

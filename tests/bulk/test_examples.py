@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -81,3 +82,29 @@ def test_the_ban_script_runs_against_the_demo_server(tmp_path: Path) -> None:
     assert "200 of 201 users banned" in result.stdout
     assert "FakeClerk now holds 200 banned users" in result.stdout
     assert "user_does_not_exist: not banned (404 resource_not_found)" in result.stderr
+
+
+def test_the_fastapi_example_runs_offline(tmp_path: Path) -> None:
+    result = run_script("fastapi_auth", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "CLERK_SECRET_KEY is not set: running offline against FakeClerk"
+    assert [line.split(" ", 3)[2] for line in lines[1:]] == ["200", "401", "200", "403", "401"]
+    assert '"detail":"token-invalid-authorized-parties"' in lines[2]
+
+
+def test_the_fastapi_app_examples_own_suite_passes() -> None:
+    # Run as its owners would: pytest-asyncio's strict mode (its default), no conftest.py;
+    # the plugin comes from the installed entry point, or is named from a source checkout.
+    plugin = "clerk_async.testing._plugin"
+    installed = any(e.value == plugin for e in entry_points(group="pytest11"))
+    env = {k: v for k, v in os.environ.items() if k not in ("CLERK_SECRET_KEY", "CLERK_API_URL")}
+    env["PYTHONPATH"] = str(EXAMPLES.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-o", "asyncio_mode=strict", *([] if installed else ["-p", plugin]),
+         str(EXAMPLES / "fastapi_app")],
+        cwd=EXAMPLES.parent, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +12,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-import uvicorn
 
+from ..integrations._serving import serve_asgi
 from ._signing import event_body, new_secret, sign
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
@@ -35,24 +33,8 @@ def load_example() -> Any:
 async def receiver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """The example app's webhook URL, served until the test ends."""
     monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
-    app = load_example().app
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert not task.done(), "uvicorn stopped during startup"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/webhooks/clerk"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
+    async with serve_asgi(load_example().app) as url:
+        yield f"{url}/webhooks/clerk"
 
 
 async def post(url: str, body: str | bytes, headers: dict[str, str]) -> tuple[int, Any]:

@@ -1,6 +1,6 @@
 """Receiving webhooks in FastAPI or Starlette: read the raw body, verify, answer 400 if refused.
 
-Needs Starlette (which FastAPI brings); imported only when used.
+Needs Starlette (which FastAPI brings).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from .._errors import WebhookVerificationError
-from ._events import Event
-from ._verify import DEFAULT_TOLERANCE, WebhookVerifier
+from ..webhooks._events import Event
+from ..webhooks._verify import DEFAULT_TOLERANCE, WebhookVerifier
 
 __all__ = ["verified_webhook"]
 
@@ -55,7 +55,9 @@ def verified_webhook(
             return verifier.verify(body, request.headers)
         except WebhookVerificationError as exc:
             if exc.reason in _RECEIVER_FAULTS:
-                raise HTTPException(500, "the webhook receiver has no usable signing secret") from exc
+                raise HTTPException(
+                    500, "the webhook receiver has no usable signing secret"
+                ) from exc
             raise HTTPException(400, str(exc)) from exc
 
     return receive

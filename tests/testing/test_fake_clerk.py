@@ -21,195 +21,17 @@ from typing import Any
 import aiohttp
 import msgspec
 import pytest
-import yaml
 
 from clerk_async import AsyncClerk, NotFoundError, RetryConfig, ServerError
 from clerk_async.models import JWKS, DeletedObject, Organization, Organizations, TotalCount, User
 from clerk_async.testing import FakeClerk
-from clerk_async.testing._fake_clerk import (
-    _CREATE_ORGANIZATION,
-    _CREATE_USER,
-    _ORGANIZATION_METADATA,
-    _UPDATE_ORGANIZATION,
-    _UPDATE_USER,
-    _USER_METADATA,
-)
+from clerk_async.testing._spec_tables import BODY_FIELDS
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = ROOT / "spec" / "bapi-2026-05-12.yml"
-KEY = "sk_test_fake"
+from ._spec import KEY, Api, Checker, SpecMismatch
+
+ROOT = Path(__file__).resolve().parents[2]
 ID = re.compile(r"^(user|org|idn)_[0-9A-Za-z]{27}$")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # every byte value, CR and LF included
-
-
-# -- spec checking --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC_PATH.open() as file:
-        return yaml.load(file, Loader=loader)
-
-
-class SpecMismatch(AssertionError):
-    pass
-
-
-class Checker:
-    """Checks JSON values against the spec's schemas; enough of OpenAPI 3.0 for these answers."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-
-    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            target: Any = self.spec
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
-
-    def schema(self, name: str) -> dict[str, Any]:
-        return self.resolve({"$ref": f"#/components/schemas/{name}"})
-
-    def response_schema(self, method: str, template: str, status: int) -> dict[str, Any]:
-        operation = self.spec["paths"][template][method.lower()]
-        response = self.resolve(operation["responses"][str(status)])
-        return self.resolve(response["content"]["application/json"]["schema"])
-
-    def check(self, schema: dict[str, Any], value: Any, where: str = "$") -> None:
-        schema = self.merged(self.resolve(schema))
-        if value is None:
-            if not schema.get("nullable"):
-                raise SpecMismatch(f"{where} is null but not nullable")
-            return
-        if "oneOf" in schema:
-            self.check_one_of(schema, value, where)
-            return
-        kind = schema.get("type")
-        if kind is None and "properties" in schema:
-            kind = "object"
-        checks = {
-            "string": lambda v: isinstance(v, str),
-            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "boolean": lambda v: isinstance(v, bool),
-            "array": lambda v: isinstance(v, list),
-            "object": lambda v: isinstance(v, dict),
-        }
-        if kind is not None and not checks[kind](value):
-            raise SpecMismatch(f"{where} should be {kind}, got {type(value).__name__}: {value!r}")
-        if "enum" in schema and value not in schema["enum"]:
-            raise SpecMismatch(f"{where} = {value!r} is not one of {schema['enum']}")
-        if kind == "array":
-            for index, item in enumerate(value):
-                self.check(schema.get("items", {}), item, f"{where}[{index}]")
-        if kind == "object":
-            properties = schema.get("properties", {})
-            missing = [name for name in schema.get("required", []) if name not in value]
-            if missing:
-                raise SpecMismatch(f"{where} lacks required {missing}")
-            if schema.get("additionalProperties") is False:
-                extra = sorted(set(value) - set(properties))
-                if extra:
-                    raise SpecMismatch(f"{where} has undeclared {extra}")
-            for name, item in value.items():
-                if name in properties:
-                    self.check(properties[name], item, f"{where}.{name}")
-
-    def merged(self, schema: dict[str, Any]) -> dict[str, Any]:
-        if "allOf" not in schema:
-            return schema
-        merged = {key: value for key, value in schema.items() if key != "allOf"}
-        for part in schema["allOf"]:
-            part = self.merged(self.resolve(part))
-            for key, value in part.items():
-                if key == "properties":
-                    merged["properties"] = {**merged.get("properties", {}), **value}
-                elif key == "required":
-                    merged["required"] = [*merged.get("required", []), *value]
-                else:
-                    merged.setdefault(key, value)
-        return merged
-
-    def check_one_of(self, schema: dict[str, Any], value: Any, where: str) -> None:
-        discriminator = schema.get("discriminator")
-        if discriminator and isinstance(value, dict):
-            tag = value.get(discriminator["propertyName"])
-            target = discriminator.get("mapping", {}).get(tag)
-            if target is None:
-                raise SpecMismatch(f"{where} has unknown discriminator {tag!r}")
-            self.check({"$ref": target}, value, where)
-            return
-        passing = 0
-        for option in schema["oneOf"]:
-            try:
-                self.check(option, value, where)
-            except SpecMismatch:
-                continue
-            passing += 1
-        if passing != 1:
-            raise SpecMismatch(f"{where} matches {passing} of the oneOf options, not exactly one")
-
-
-class Api:
-    """Raw HTTP to the fake; every answer is checked against the spec before it is returned."""
-
-    def __init__(self, session: aiohttp.ClientSession, fake: FakeClerk, checker: Checker) -> None:
-        self.session = session
-        self.fake = fake
-        self.checker = checker
-
-    async def call(
-        self,
-        method: str,
-        template: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        data: Any = None,
-        key: str | None = KEY,
-        **path: str,
-    ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-        url = self.fake.url + template.format(**path)
-        async with self.session.request(
-            method, url, params=params, json=json, data=data, headers=headers
-        ) as response:
-            status, raw = response.status, await response.read()
-            assert response.content_type == "application/json"
-        body = msgspec.json.decode(raw)
-        if status < 300:
-            self.checker.check(self.checker.response_schema(method, template, status), body)
-        else:
-            self.checker.check(self.checker.schema("ClerkErrors"), body)
-            assert isinstance(body["clerk_trace_id"], str) and body["clerk_trace_id"]
-        return status, body
-
-    async def ok(self, method: str, template: str, **kwargs: Any) -> Any:
-        status, body = await self.call(method, template, **kwargs)
-        assert status == 200, body
-        return body
-
-    async def error(
-        self, status: int, code: str, method: str, template: str, **kwargs: Any
-    ) -> dict[str, Any]:
-        got, body = await self.call(method, template, **kwargs)
-        assert (got, body["errors"][0]["code"]) == (status, code), body
-        return body["errors"][0]
-
-
-@pytest.fixture
-async def fake() -> Any:
-    async with FakeClerk(KEY) as server:
-        yield server
-
-
-@pytest.fixture
-async def api(fake: FakeClerk, spec: dict[str, Any]) -> Any:
-    async with aiohttp.ClientSession() as session:
-        yield Api(session, fake, Checker(spec))
 
 
 async def create_user(api: Api, **fields: Any) -> dict[str, Any]:
@@ -253,15 +75,20 @@ async def test_missing_or_malformed_authorization_is_401(api: Api) -> None:
 
 async def test_wrong_key_is_401_even_on_unknown_paths(api: Api) -> None:
     await api.error(401, "clerk_key_invalid", "GET", "/users", key="sk_test_other")
-    await api.error(401, "clerk_key_invalid", "GET", "/sessions", key="sk_test_other")
+    await api.error(401, "clerk_key_invalid", "GET", "/domains", key="sk_test_other")
     assert len(api.fake.requests) == 2  # rejected requests are still recorded
 
 
-async def test_unimplemented_operations_are_404_naming_the_path(api: Api) -> None:
-    error = await api.error(404, "resource_not_found", "GET", "/sessions")
-    assert "GET /v1/sessions" in error["long_message"]
+async def test_unmodelled_operations_are_404_naming_the_operation(api: Api) -> None:
+    error = await api.error(404, "resource_not_found", "GET", "/domains")
+    assert "domains.list (GET /v1/domains)" in error["long_message"]
+    error = await api.error(
+        404, "resource_not_found", "POST", "/sessions/{session_id}/refresh", session_id="sess_1",
+        json={"expired_token": "x", "refresh_token": "y", "request_origin": "z"},
+    )
+    assert "sessions.refresh (POST /v1/sessions/{session_id}/refresh)" in error["long_message"]
     error = await api.error(404, "resource_not_found", "PUT", "/users")  # known path, other method
-    assert "PUT /v1/users" in error["long_message"]
+    assert "PUT /v1/users is not an operation" in error["long_message"]
 
 
 async def test_unknown_ids_are_resource_not_found(api: Api) -> None:
@@ -826,7 +653,8 @@ async def test_list_organizations(api: Api) -> None:
 
 
 async def test_jwks_serves_the_configured_keys_and_counts_fetches(api: Api) -> None:
-    assert await api.ok("GET", "/jwks") == {"keys": []}
+    own = await api.ok("GET", "/jwks")
+    assert [(k["kty"], k["alg"], k["use"]) for k in own["keys"]] == [("RSA", "RS256", "sig")]
     key = {"kty": "RSA", "kid": "ins_1", "use": "sig", "alg": "RS256", "n": "sXch", "e": "AQAB"}
     api.fake.jwks = [key]
     assert await api.ok("GET", "/jwks") == {"keys": [key]}
@@ -950,23 +778,32 @@ async def test_lifecycle() -> None:
 # -- the spec and the fake agree on request bodies -------------------------------------------------
 
 
+def test_the_spec_tables_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.fake_clerk_tables", "--check"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
-    ("method", "template", "fields"),
+    ("method", "template", "operation"),
     [
-        ("post", "/users", _CREATE_USER),
-        ("patch", "/users/{user_id}", _UPDATE_USER),
-        ("patch", "/users/{user_id}/metadata", _USER_METADATA),
-        ("put", "/users/{user_id}/metadata", _USER_METADATA),
-        ("post", "/organizations", _CREATE_ORGANIZATION),
-        ("patch", "/organizations/{organization_id}", _UPDATE_ORGANIZATION),
-        ("patch", "/organizations/{organization_id}/metadata", _ORGANIZATION_METADATA),
-        ("put", "/organizations/{organization_id}/metadata", _ORGANIZATION_METADATA),
+        ("post", "/users", "users.create"),
+        ("patch", "/users/{user_id}", "users.update"),
+        ("patch", "/users/{user_id}/metadata", "users.update_metadata"),
+        ("put", "/users/{user_id}/metadata", "users.replace_metadata"),
+        ("post", "/organizations", "organizations.create"),
+        ("patch", "/organizations/{organization_id}", "organizations.update"),
+        ("patch", "/organizations/{organization_id}/metadata", "organizations.merge_metadata"),
+        ("put", "/organizations/{organization_id}/metadata", "organizations.replace_metadata"),
     ],
 )
 def test_accepted_body_fields_match_the_spec(
-    spec: dict[str, Any], method: str, template: str, fields: dict[str, str]
+    spec: dict[str, Any], method: str, template: str, operation: str
 ) -> None:
     checker = Checker(spec)
+    fields = BODY_FIELDS[operation]
     body = spec["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"]
     properties = checker.resolve(body)["properties"]
     assert set(fields) == set(properties)

@@ -1,0 +1,1 @@
+"""Request handlers of FakeClerk, one module per resource."""
