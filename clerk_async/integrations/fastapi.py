@@ -32,6 +32,7 @@ from ._webhooks import verified_webhook
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
+    from ..auth._machine_cache import MachineTokenCache
     from ..auth._request import AcceptsToken
 
 __all__ = ["ClerkAuth", "verified_webhook"]
@@ -53,6 +54,9 @@ class ClerkAuth(SecurityBase):
     cause is logged at WARNING on the ``clerk_async.integrations`` logger and the request is
     answered ``infrastructure_failure_status`` (503 by default; 401 treats it as signed out).
 
+    A ``machine_token_cache`` (:class:`~clerk_async.auth.MachineTokenCache`) keeps opaque
+    machine tokens from costing one Backend API call per request.
+
     Attributes:
         user_id: a dependency yielding the signed-in user's id as ``str``; 401 when signed
             out, 403 when the token is a machine's rather than a user's session.
@@ -71,6 +75,7 @@ class ClerkAuth(SecurityBase):
         auto_error: bool = True,
         infrastructure_failure_status: int = 503,
         scheme_name: str = "ClerkAuth",
+        machine_token_cache: MachineTokenCache | None = None,
     ) -> None:
         self.clerk = clerk
         self.authorized_parties = authorized_parties
@@ -81,6 +86,7 @@ class ClerkAuth(SecurityBase):
         self.role = role
         self.auto_error = auto_error
         self.infrastructure_failure_status = infrastructure_failure_status
+        self.machine_token_cache = machine_token_cache
         self.model = HTTPBearerModel(
             bearerFormat="JWT", description="A Clerk session token (or machine token)."
         )
@@ -94,6 +100,7 @@ class ClerkAuth(SecurityBase):
             accepts_token=self.accepts_token,
             jwt_key=self.jwt_key,
             treat_pending_as_signed_out=self.treat_pending_as_signed_out,
+            machine_token_cache=self.machine_token_cache,
         )
         auth = state.to_auth()
         if not state.is_signed_in:

@@ -17,6 +17,7 @@ from ._webhooks import verified_webhook
 
 if TYPE_CHECKING:
     from .._client import AsyncClerk
+    from ..auth._machine_cache import MachineTokenCache
     from ..auth._request import AcceptsToken
 
 __all__ = ["ClerkAuthMiddleware", "verified_webhook"]
@@ -45,6 +46,7 @@ class ClerkAuthMiddleware:
         treat_pending_as_signed_out: bool = True,
         require_auth: bool = False,
         infrastructure_failure_status: int = 503,
+        machine_token_cache: MachineTokenCache | None = None,
     ) -> None:
         self.app = app
         self.clerk = clerk
@@ -53,6 +55,7 @@ class ClerkAuthMiddleware:
             "accepts_token": accepts_token,
             "jwt_key": jwt_key,
             "treat_pending_as_signed_out": treat_pending_as_signed_out,
+            "machine_token_cache": machine_token_cache,
         }
         self.require_auth = require_auth
         self.infrastructure_failure_status = infrastructure_failure_status

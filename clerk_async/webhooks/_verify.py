@@ -71,6 +71,19 @@ def decode_event(payload: bytes | str) -> Event:
         ) from exc
 
 
+def _raw_body(payload: object) -> bytes:
+    if isinstance(payload, str):
+        return payload.encode()
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    raise WebhookVerificationError(
+        "webhook verification needs the raw request body (bytes or str) exactly as received,"
+        f" not {type(payload).__name__}: the signature covers those bytes. Pass"
+        " `await request.body()`, or use the verified_webhook dependency",
+        reason="invalid_payload",
+    )
+
+
 class WebhookVerifier:
     """Verifies deliveries for one signing secret, decoded once.
 
@@ -110,13 +123,13 @@ class WebhookVerifier:
         Raises:
             WebhookVerificationError: see its ``reason`` values.
         """
-        body = payload.encode() if isinstance(payload, str) else bytes(payload)
+        body = _raw_body(payload)
         self.check(body, headers)
         return decode_event(body)
 
     def check(self, payload: bytes | str, headers: Mapping[str, str]) -> None:
         """Like `verify`, without decoding the payload."""
-        body = payload.encode() if isinstance(payload, str) else payload
+        body = _raw_body(payload)
         found = _find_headers(headers)
         msg_id, signatures = found["id"], found["signature"]
         sent_at, signed_stamp = _timestamp(found["timestamp"])

@@ -270,3 +270,12 @@ def test_fractional_timestamps_agree_with_standardwebhooks(offset: int, fraction
     # edge may be judged differently, as the two clocks are read a moment apart.
     if abs(abs(offset) - 300) > 1:
         assert accepts == reference_accepts
+
+
+def test_a_parsed_body_gets_a_hint_to_pass_the_raw_one() -> None:
+    from clerk_async.webhooks import WebhookVerifier
+
+    verifier = WebhookVerifier(SECRET)
+    with pytest.raises(WebhookVerificationError, match="raw request body") as caught:
+        verifier.verify({"type": "user.created"}, {})  # type: ignore[arg-type]
+    assert caught.value.reason == "invalid_payload"
