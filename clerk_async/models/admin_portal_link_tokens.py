@@ -9,10 +9,10 @@ from typing import Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["AdminPortalLinkToken", "AdminPortalLinkToken2"]
+__all__ = ["AdminPortalLinkToken", "AdminPortalLinkTokenWithSecret"]
 
 
-class AdminPortalLinkToken(Model, kw_only=True):
+class AdminPortalLinkTokenWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `admin_portal_link_tokens.create`.
 
     Its repr masks the credential fields, so it is safe to log.
@@ -36,7 +36,7 @@ class AdminPortalLinkToken(Model, kw_only=True):
     __repr__ = masked_repr("token")
 
 
-class AdminPortalLinkToken2(Model, kw_only=True):
+class AdminPortalLinkToken(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `admin_portal_link_tokens.revoke`."""
 
     object: Literal["admin_portal_link_token"] | str

@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["APIKey", "APIKey2", "APIKey3", "GetApiKeySecretResponse", "GetApiKeysResponse"]
+__all__ = ["APIKey", "APIKeyWithSecret", "GetAPIKeySecretResponse", "GetAPIKeysResponse"]
 
 
-class APIKey(Model, kw_only=True):
+class APIKeyWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.create`.
 
     Its repr masks the credential fields, so it is safe to log.
@@ -39,14 +39,14 @@ class APIKey(Model, kw_only=True):
     __repr__ = masked_repr("secret")
 
 
-class GetApiKeysResponse(Model, kw_only=True):
+class GetAPIKeysResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.list`."""
 
-    data: list[APIKey2]
+    data: list[APIKey]
     total_count: float
 
 
-class APIKey2(Model, kw_only=True):
+class APIKey(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.get`, `api_keys.list`,
     `api_keys.revoke`, `api_keys.update` and 1 more.
     """
@@ -69,15 +69,7 @@ class APIKey2(Model, kw_only=True):
     updated_at: float
 
 
-class APIKey3(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `api_keys.delete`."""
-
-    id: str
-    object: Literal["api_key"] | str
-    deleted: bool
-
-
-class GetApiKeySecretResponse(Model, kw_only=True):
+class GetAPIKeySecretResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.get_secret`.
 
     Its repr masks the credential fields, so it is safe to log.

@@ -13,7 +13,6 @@ from .common import (
     CommercePayerResponse,
     CommercePaymentMethodResponse,
     CommercePerUnitTotal,
-    CommercePerUnitTotal2,
     CommercePlanUnitPrice,
     CommerceSubscriptionCreditResponseAmount,
     CommerceSubscriptionItem,
@@ -36,20 +35,19 @@ __all__ = [
     "CommerceDiscountRedemptionResponseAmount",
     "CommerceDiscountRedemptionResponseAmountOff",
     "CommercePlan",
-    "CommercePlan2",
+    "CommercePlanWithAmounts",
     "CommercePriceTransitionDetails",
     "CommercePriceTransitionDetailsImmediateCharge",
     "CommercePriceTransitionResponse",
     "CommerceStatementGroup",
-    "CommerceSubscriptionItem2",
-    "CommerceSubscriptionItem2Amount",
-    "CommerceSubscriptionItem2Credit",
-    "CommerceSubscriptionItem2LifetimePaid",
-    "CommerceSubscriptionItem2NextInvoice",
-    "CommerceSubscriptionItem2Payer",
-    "CommerceSubscriptionItem2PaymentSource",
-    "CommerceSubscriptionItem2Plan",
-    "FeatureResponse2",
+    "CommerceSubscriptionItemWithPaymentSource",
+    "CommerceSubscriptionItemWithPaymentSourceAmount",
+    "CommerceSubscriptionItemWithPaymentSourceCredit",
+    "CommerceSubscriptionItemWithPaymentSourceLifetimePaid",
+    "CommerceSubscriptionItemWithPaymentSourceNextInvoice",
+    "CommerceSubscriptionItemWithPaymentSourcePayer",
+    "CommerceSubscriptionItemWithPaymentSourcePaymentSource",
+    "CommerceSubscriptionItemWithPaymentSourcePlan",
     "PaginatedBillingPaymentAttemptResponse",
     "PaginatedBillingPriceResponse",
     "PaginatedBillingStatementResponse",
@@ -126,7 +124,7 @@ class PaginatedCommerceSubscriptionItemResponse(Model, kw_only=True):
     total_count: int
 
 
-class CommerceSubscriptionItem2(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSource(Model, kw_only=True):
     """Schema `CommerceSubscriptionItem-2` of the Backend API. Returned by
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`.
     """
@@ -135,19 +133,19 @@ class CommerceSubscriptionItem2(Model, kw_only=True):
     id: str
     instance_id: str
     status: Literal["active", "ended", "past_due", "upcoming", "incomplete", "abandoned"] | str
-    credit: CommerceSubscriptionItem2Credit | None = None
+    credit: CommerceSubscriptionItemWithPaymentSourceCredit | None = None
     plan_id: str
     price_id: str | None = None
-    plan: CommerceSubscriptionItem2Plan | None
+    plan: CommerceSubscriptionItemWithPaymentSourcePlan | None
     plan_period: Literal["month", "annual"] | str
     payment_source_id: str
-    payment_source: CommerceSubscriptionItem2PaymentSource | None = None
-    lifetime_paid: CommerceSubscriptionItem2LifetimePaid | None = None
-    amount: CommerceSubscriptionItem2Amount | None = None
-    next_invoice: CommerceSubscriptionItem2NextInvoice | None = None
+    payment_source: CommerceSubscriptionItemWithPaymentSourcePaymentSource | None = None
+    lifetime_paid: CommerceSubscriptionItemWithPaymentSourceLifetimePaid | None = None
+    amount: CommerceSubscriptionItemWithPaymentSourceAmount | None = None
+    next_invoice: CommerceSubscriptionItemWithPaymentSourceNextInvoice | None = None
     next_payment: CommerceSubscriptionItemNextPayment | None = None
     payer_id: str
-    payer: CommerceSubscriptionItem2Payer | None = None
+    payer: CommerceSubscriptionItemWithPaymentSourcePayer | None = None
     is_free_trial: bool
     period_start: int | None = None
     period_end: int | None = None
@@ -159,7 +157,7 @@ class CommerceSubscriptionItem2(Model, kw_only=True):
     updated_at: int
 
 
-class CommerceSubscriptionItem2Credit(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourceCredit(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -168,7 +166,7 @@ class CommerceSubscriptionItem2Credit(Model, kw_only=True):
     cycle_remaining_percent: float | None = None
 
 
-class CommerceSubscriptionItem2Plan(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourcePlan(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -199,25 +197,12 @@ class CommerceSubscriptionItem2Plan(Model, kw_only=True):
     avatar_url: str
     period: str | None = None
     interval: int | None = None
-    features: list[FeatureResponse2]
+    features: list[FeatureResponse]
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
 
 
-class FeatureResponse2(Model, kw_only=True):
-    """Schema `FeatureResponse-2` of the Backend API. Returned by `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`.
-    """
-
-    object: Literal["feature"] | str
-    id: str
-    name: str
-    description: str
-    slug: str
-    avatar_url: str
-
-
-class CommerceSubscriptionItem2PaymentSource(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourcePaymentSource(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -241,7 +226,7 @@ class CommerceSubscriptionItem2PaymentSource(Model, kw_only=True):
     is_removable: bool | None = None
 
 
-class CommerceSubscriptionItem2LifetimePaid(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourceLifetimePaid(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -252,7 +237,7 @@ class CommerceSubscriptionItem2LifetimePaid(Model, kw_only=True):
     currency_symbol: str
 
 
-class CommerceSubscriptionItem2Amount(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourceAmount(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -263,7 +248,7 @@ class CommerceSubscriptionItem2Amount(Model, kw_only=True):
     currency_symbol: str
 
 
-class CommerceSubscriptionItem2NextInvoice(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourceNextInvoice(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -274,7 +259,7 @@ class CommerceSubscriptionItem2NextInvoice(Model, kw_only=True):
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
 
 
-class CommerceSubscriptionItem2Payer(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSourcePayer(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
     """
@@ -300,7 +285,7 @@ class CommercePriceTransitionResponse(Model, kw_only=True):
     """
 
     object: Literal["commerce_price_transition"] | str
-    subscription_item: CommerceSubscriptionItem2
+    subscription_item: CommerceSubscriptionItemWithPaymentSource
     transition: CommercePriceTransitionDetails
 
 
@@ -309,7 +294,7 @@ class CommercePriceTransitionDetails(Model, kw_only=True):
     `billing.create_price_transition`.
     """
 
-    previous_plan: CommercePlan2
+    previous_plan: CommercePlanWithAmounts
     previous_price: BillingPriceResponse
     effective_at: int
     effective_mode: Literal["immediate", "end_of_period"] | str
@@ -320,7 +305,7 @@ class CommercePriceTransitionDetails(Model, kw_only=True):
     previous_subscription_item_id: str
 
 
-class CommercePlan2(Model, kw_only=True):
+class CommercePlanWithAmounts(Model, kw_only=True):
     """Schema `CommercePlan-2` of the Backend API. Returned by `billing.create_price_transition`."""
 
     object: Literal["commerce_plan"] | str
@@ -349,7 +334,7 @@ class CommercePlan2(Model, kw_only=True):
     avatar_url: str
     period: str | None = None
     interval: int | None = None
-    features: list[FeatureResponse2]
+    features: list[FeatureResponse]
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
 
@@ -492,7 +477,7 @@ class BillingPaymentAttemptTotals(Model, kw_only=True):
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 

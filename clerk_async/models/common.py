@@ -18,6 +18,7 @@ __all__ = [
     "ApplyCommerceDiscountRequest",
     "BillingDiscountsResponse",
     "BillingProrationDiscountDetail",
+    "BillingTotalsResponse",
     "CommerceCreditBalanceResponse",
     "CommerceCreditBalanceResponseBalance",
     "CommerceCreditLedgerResponse",
@@ -26,13 +27,10 @@ __all__ = [
     "CommerceMoneyResponse",
     "CommercePayerCreditResponse",
     "CommercePayerResponse",
-    "CommercePayerResponse2",
     "CommercePaymentMethodResponse",
     "CommercePaymentSourceResponse",
     "CommercePerUnitTotal",
-    "CommercePerUnitTotal2",
     "CommercePerUnitTotalTier",
-    "CommercePerUnitTotalTier2",
     "CommercePlanUnitPrice",
     "CommercePlanUnitPriceTier",
     "CommerceProrationCreditDetailResponse",
@@ -61,7 +59,6 @@ __all__ = [
     "CommerceSubscriptionNextPayment",
     "CommerceSubscriptionNextPaymentTotals",
     "CommerceTotalsResponse",
-    "CommerceTotalsResponse2",
     "Cookies",
     "CreateBillingPriceRequest",
     "CreateSAMLConnectionLoginHint",
@@ -78,7 +75,6 @@ __all__ = [
     "JWKSRsaPrivateKey",
     "JWKSRsaPublicKey",
     "JWKSSymmetricKey",
-    "OrganizationDomainVerification",
     "OrganizationInvitationPublicOrganizationData",
     "OrganizationInvitationPublicUserData",
     "OrganizationInvitationWithPublicOrganizationData",
@@ -98,7 +94,6 @@ __all__ = [
     "SessionActivityResponse",
     "SessionTask",
     "Template",
-    "Token",
     "VerificationAdmin",
     "VerificationEmailLink",
     "VerificationFromOAuth",
@@ -216,7 +211,7 @@ class IdentificationLink(Model, kw_only=True):
 
 class DeletedObject(Model, kw_only=True):
     """Schema `DeletedObject` of the Backend API. Returned by `allowlist_identifiers.delete`,
-    `blocklist_identifiers.delete`, `directories.delete`, `domains.delete` and 18 more.
+    `api_keys.delete`, `blocklist_identifiers.delete`, `directories.delete` and 22 more.
     """
 
     object: str
@@ -529,8 +524,8 @@ class CommerceSubscriptionItemPlanFee(Model, kw_only=True):
 
 class FeatureResponse(Model, kw_only=True):
     """Schema `FeatureResponse` of the Backend API. Returned by `billing.cancel_subscription_item`,
-    `billing.list_plans`, `billing.list_subscription_items`,
-    `organizations.get_billing_subscription` and 1 more.
+    `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
+    `billing.list_plans` and 3 more.
     """
 
     object: Literal["feature"] | str
@@ -615,7 +610,7 @@ class CommerceSubscriptionItemNextPaymentAmount(Model, kw_only=True):
 class CommercePerUnitTotal(Model, kw_only=True):
     """Schema `CommercePerUnitTotal` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`, `billing.list_subscription_items` and 2 more.
+    `billing.extend_subscription_item_free_trial`, `billing.get_statement` and 5 more.
     """
 
     name: str
@@ -626,7 +621,7 @@ class CommercePerUnitTotal(Model, kw_only=True):
 class CommercePerUnitTotalTier(Model, kw_only=True):
     """Schema `CommercePerUnitTotalTier` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`, `billing.list_subscription_items` and 2 more.
+    `billing.extend_subscription_item_free_trial`, `billing.get_statement` and 5 more.
     """
 
     quantity: int | None = None
@@ -710,18 +705,7 @@ class CommerceSubscriptionItemSeats(Model, kw_only=True):
     """
 
     quantity: int | None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
-
-
-class CommercePerUnitTotalTier2(Model, kw_only=True):
-    """Schema `CommercePerUnitTotalTier-2` of the Backend API. Returned by
-    `billing.cancel_subscription_item`, `billing.get_statement`,
-    `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
-    """
-
-    quantity: int | None = None
-    fee_per_block: CommerceMoneyResponse
-    total: CommerceMoneyResponse
+    tiers: list[CommercePerUnitTotalTier] | None = None
 
 
 class CommerceSubscriptionItemTotals(Model, kw_only=True):
@@ -734,20 +718,9 @@ class CommerceSubscriptionItemTotals(Model, kw_only=True):
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
-
-
-class CommercePerUnitTotal2(Model, kw_only=True):
-    """Schema `CommercePerUnitTotal-2` of the Backend API. Returned by
-    `billing.cancel_subscription_item`, `billing.get_statement`,
-    `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
-    """
-
-    name: str
-    block_size: int
-    tiers: list[CommercePerUnitTotalTier2]
 
 
 class CommerceSubscriptionItemTotalsDiscounts(Model, kw_only=True):
@@ -779,7 +752,7 @@ class CommerceSubscriptionNextPayment(Model, kw_only=True):
 
     date: int
     amount: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionNextPaymentTotals | None = None
 
 
@@ -792,7 +765,7 @@ class CommerceSubscriptionNextPaymentTotals(Model, kw_only=True):
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
@@ -1152,15 +1125,6 @@ class VerificationSCIM(Model, kw_only=True):
     expire_at: int | None
 
 
-class Token(Model, kw_only=True):
-    """Schema `Token` of the Backend API; no operation uses it directly."""
-
-    object: Literal["token"] | str
-    jwt: str
-
-    __repr__ = masked_repr("jwt")
-
-
 class Cookies(Model, kw_only=True):
     """Schema `Cookies` of the Backend API; no operation uses it directly."""
 
@@ -1279,7 +1243,7 @@ class CommerceSubscriptionItemSeatsResponse(Model, kw_only=True):
     """Schema `CommerceSubscriptionItemSeatsResponse` of the Backend API; no operation uses it directly."""
 
     quantity: int | None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
+    tiers: list[CommercePerUnitTotalTier] | None = None
 
 
 class BillingProrationDiscountDetail(Model, kw_only=True):
@@ -1298,14 +1262,14 @@ class BillingDiscountsResponse(Model, kw_only=True):
     total: CommerceMoneyResponse
 
 
-class CommerceTotalsResponse2(Model, kw_only=True):
+class BillingTotalsResponse(Model, kw_only=True):
     """Schema `CommerceTotalsResponse-2` of the Backend API; no operation uses it directly."""
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
@@ -1318,16 +1282,6 @@ class AdjustCreditBalanceRequest(Model, kw_only=True):
     currency: str | UnsetType = UNSET
     idempotency_key: str
     note: str | UnsetType = UNSET
-
-
-class OrganizationDomainVerification(Model, kw_only=True):
-    """Schema `OrganizationDomainVerification` of the Backend API; no operation uses it directly."""
-
-    status: str
-    strategy: str
-    attempts: int | None
-    expire_at: int | None
-    verified_at: int | None
 
 
 class CreateBillingPriceRequest(Model, kw_only=True):
@@ -1367,24 +1321,6 @@ class CommercePaymentSourceResponse(Model, kw_only=True):
     created_at: int
     updated_at: int
     is_removable: bool | None = None
-
-
-class CommercePayerResponse2(Model, kw_only=True):
-    """Schema `CommercePayerResponse-2` of the Backend API; no operation uses it directly."""
-
-    object: Literal["commerce_payer"] | str
-    id: str
-    instance_id: str
-    user_id: str | None = None
-    first_name: str
-    last_name: str
-    email: str
-    organization_id: str | None = None
-    organization_name: str | None = None
-    image_url: str
-    credits_balance: CommerceMoneyResponse | None = None
-    created_at: int
-    updated_at: int
 
 
 class PriceTransitionRequest(Model, kw_only=True):

@@ -17,7 +17,6 @@ __all__ = [
     "Directory",
     "DirectoryCustomAttribute",
     "DirectoryGroupRoleMapping",
-    "DirectoryGroupRoleMapping2",
     "DirectoryGroupRoleMappingList",
     "DirectoryList",
     "ReplaceDirectoryGroupRoleMappingsMapping",
@@ -110,11 +109,3 @@ class ReplaceDirectoryGroupRoleMappingsMapping(Model, kw_only=True):
     directory_group_id: str | UnsetType = UNSET
     scim_group_id: str | UnsetType = UNSET
     role_id: str
-
-
-class DirectoryGroupRoleMapping2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `directories.delete_group_role_mapping`."""
-
-    object: Literal["directory_group_role_mapping"] | str
-    id: str
-    deleted: bool

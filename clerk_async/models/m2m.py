@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["GetM2MTokensResponse", "MachineToMachineToken", "MachineToMachineToken2"]
+__all__ = ["GetM2MTokensResponse", "MachineToMachineToken", "MachineToMachineTokenWithSecret"]
 
 
-class MachineToMachineToken(Model, kw_only=True):
+class MachineToMachineTokenWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `m2m.create_token`.
 
     Its repr masks the credential fields, so it is safe to log.
@@ -38,11 +38,11 @@ class MachineToMachineToken(Model, kw_only=True):
 class GetM2MTokensResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `m2m.list_tokens`."""
 
-    m2m_tokens: list[MachineToMachineToken2]
+    m2m_tokens: list[MachineToMachineToken]
     total_count: float
 
 
-class MachineToMachineToken2(Model, kw_only=True):
+class MachineToMachineToken(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `m2m.list_tokens`, `m2m.revoke_token`,
     `m2m.verify_token`.
     """

@@ -10,12 +10,11 @@ from typing import Literal
 from ._base import Model, masked_repr
 
 __all__ = [
+    "DeletedMachineScope",
     "Machine",
-    "Machine2",
     "MachineCreated",
     "MachineList",
     "MachineScope",
-    "MachineScope2",
     "MachineSecretKey",
     "MachineWithoutScopedMachines",
 ]
@@ -76,14 +75,6 @@ class MachineCreated(Model, kw_only=True):
     __repr__ = masked_repr("secret_key")
 
 
-class Machine2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `machines.delete`."""
-
-    object: Literal["machine"] | str
-    id: str
-    deleted: bool
-
-
 class MachineSecretKey(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `machines.get_secret_key`,
     `machines.rotate_secret_key`.
@@ -106,7 +97,7 @@ class MachineScope(Model, kw_only=True):
     created_at: int
 
 
-class MachineScope2(Model, kw_only=True):
+class DeletedMachineScope(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `machines.delete_scope`."""
 
     object: Literal["machine_scope"] | str

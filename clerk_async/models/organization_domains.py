@@ -14,7 +14,7 @@ __all__ = [
     "OrganizationDomainAffiliationVerification",
     "OrganizationDomainOwnershipVerification",
     "OrganizationDomainPublicOrganizationData",
-    "OrganizationDomainVerification2",
+    "OrganizationDomainVerification",
     "OrganizationDomains",
 ]
 
@@ -33,7 +33,7 @@ class OrganizationDomain(Model, kw_only=True):
     affiliation_email_address: str | None
     affiliation_verification: OrganizationDomainAffiliationVerification | None
     ownership_verification: OrganizationDomainOwnershipVerification | None
-    verification: OrganizationDomainVerification2 | None
+    verification: OrganizationDomainVerification | None
     total_pending_invitations: int
     total_pending_suggestions: int
     public_organization_data: OrganizationDomainPublicOrganizationData | None = None
@@ -67,10 +67,10 @@ class OrganizationDomainOwnershipVerification(Model, kw_only=True):
     verified_at: int | None
 
 
-class OrganizationDomainVerification2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organization_domains.create`,
-    `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
-    and 1 more.
+class OrganizationDomainVerification(Model, kw_only=True):
+    """Schema `OrganizationDomainVerification` of the Backend API. Returned by
+    `organization_domains.create`, `organization_domains.list`, `organization_domains.list_all`,
+    `organization_domains.update` and 1 more.
     """
 
     status: str

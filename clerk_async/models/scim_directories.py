@@ -19,7 +19,6 @@ __all__ = [
     "SCIMDirectoryCustomAttribute",
     "SCIMDirectoryList",
     "SCIMGroupRoleMapping",
-    "SCIMGroupRoleMapping2",
     "SCIMGroupRoleMappingList",
 ]
 
@@ -109,11 +108,3 @@ class ReplaceSCIMGroupRoleMappingsMapping(Model, kw_only=True):
 
     scim_group_id: str
     role_id: str
-
-
-class SCIMGroupRoleMapping2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `scim_directories.delete_group_role_mapping`."""
-
-    object: Literal["scim_group_role_mapping"] | str
-    id: str
-    deleted: bool

@@ -9,7 +9,7 @@ from typing import Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["SessionRefresh", "Token2"]
+__all__ = ["SessionRefresh", "Token"]
 
 
 class SessionRefresh(Model, kw_only=True):
@@ -25,8 +25,8 @@ class SessionRefresh(Model, kw_only=True):
     __repr__ = masked_repr("jwt")
 
 
-class Token2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `sessions.create_token`,
+class Token(Model, kw_only=True):
+    """Schema `Token` of the Backend API. Returned by `sessions.create_token`,
     `sessions.create_token_from_template`.
 
     Its repr masks the credential fields, so it is safe to log.

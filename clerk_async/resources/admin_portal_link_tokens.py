@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
-from ..models.admin_portal_link_tokens import AdminPortalLinkToken, AdminPortalLinkToken2
+from ..models.admin_portal_link_tokens import AdminPortalLinkToken, AdminPortalLinkTokenWithSecret
 from ._base import Resource
 
 __all__ = ["AdminPortalLinkTokensResource"]
@@ -22,7 +22,7 @@ _CREATE = Operation(
     "admin_portal_link_tokens.create",
     "POST",
     "/admin_portal_link_tokens",
-    response=AdminPortalLinkToken,
+    response=AdminPortalLinkTokenWithSecret,
     body="json",
     empty_body=True,
 )
@@ -30,7 +30,7 @@ _REVOKE = Operation(
     "admin_portal_link_tokens.revoke",
     "POST",
     "/admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke",
-    response=AdminPortalLinkToken2,
+    response=AdminPortalLinkToken,
     body="json",
     empty_body=True,
 )
@@ -49,7 +49,7 @@ class AdminPortalLinkTokensResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AdminPortalLinkToken:
+    ) -> AdminPortalLinkTokenWithSecret:
         """Create an Admin Portal Link Token.
 
         `POST /admin_portal_link_tokens` (operation `createAdminPortalLinkToken`).
@@ -65,7 +65,7 @@ class AdminPortalLinkTokensResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `AdminPortalLinkToken` decoded from Clerk's answer.
+            `AdminPortalLinkTokenWithSecret` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, ConflictError, PermissionDeniedError: when
@@ -94,7 +94,7 @@ class AdminPortalLinkTokensResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AdminPortalLinkToken2:
+    ) -> AdminPortalLinkToken:
         """Revoke an Admin Portal Link Token.
 
         `POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke` (operation
@@ -109,7 +109,7 @@ class AdminPortalLinkTokensResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `AdminPortalLinkToken2` decoded from Clerk's answer.
+            `AdminPortalLinkToken` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when

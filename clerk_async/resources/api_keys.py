@@ -14,7 +14,8 @@ from msgspec import UNSET, UnsetType
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
-from ..models.api_keys import APIKey, APIKey2, APIKey3, GetApiKeySecretResponse, GetApiKeysResponse
+from ..models.api_keys import APIKey, APIKeyWithSecret, GetAPIKeySecretResponse, GetAPIKeysResponse
+from ..models.common import DeletedObject
 from ._base import Resource
 
 __all__ = ["APIKeysResource"]
@@ -24,32 +25,32 @@ _CREATE = Operation(
     "api_keys.create",
     "POST",
     "/api_keys",
-    response=APIKey,
+    response=APIKeyWithSecret,
     body="json",
     empty_body=True,
 )
-_LIST = Operation("api_keys.list", "GET", "/api_keys", response=GetApiKeysResponse)
-_GET = Operation("api_keys.get", "GET", "/api_keys/{apiKeyID}", response=APIKey2)
+_LIST = Operation("api_keys.list", "GET", "/api_keys", response=GetAPIKeysResponse)
+_GET = Operation("api_keys.get", "GET", "/api_keys/{apiKeyID}", response=APIKey)
 _UPDATE = Operation(
     "api_keys.update",
     "PATCH",
     "/api_keys/{apiKeyID}",
-    response=APIKey2,
+    response=APIKey,
     body="json",
     empty_body=True,
 )
-_DELETE = Operation("api_keys.delete", "DELETE", "/api_keys/{apiKeyID}", response=APIKey3)
+_DELETE = Operation("api_keys.delete", "DELETE", "/api_keys/{apiKeyID}", response=DeletedObject)
 _GET_SECRET = Operation(
     "api_keys.get_secret",
     "GET",
     "/api_keys/{apiKeyID}/secret",
-    response=GetApiKeySecretResponse,
+    response=GetAPIKeySecretResponse,
 )
 _REVOKE = Operation(
     "api_keys.revoke",
     "POST",
     "/api_keys/{apiKeyID}/revoke",
-    response=APIKey2,
+    response=APIKey,
     body="json",
     empty_body=True,
 )
@@ -57,7 +58,7 @@ _VERIFY = Operation(
     "api_keys.verify",
     "POST",
     "/api_keys/verify",
-    response=APIKey2,
+    response=APIKey,
     body="json",
     empty_body=True,
 )
@@ -80,7 +81,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey:
+    ) -> APIKeyWithSecret:
         """Create an API Key.
 
         `POST /api_keys` (operation `createApiKey`).
@@ -100,7 +101,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey` decoded from Clerk's answer.
+            `APIKeyWithSecret` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, ConflictError: when Clerk answers 400, 409 (all are
@@ -137,7 +138,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AsyncPager[APIKey2]:
+    ) -> AsyncPager[APIKey]:
         """Get API Keys.
 
         `GET /api_keys` (operation `getApiKeys`).
@@ -153,8 +154,8 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `AsyncPager[APIKey2]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `GetApiKeysResponse`), or `async for` over every `APIKey2` of
+            `AsyncPager[APIKey]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `GetAPIKeysResponse`), or `async for` over every `APIKey` of
             every page.
 
         Raises:
@@ -188,7 +189,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Get an API Key by ID.
 
         `GET /api_keys/{apiKeyID}` (operation `getApiKey`).
@@ -198,7 +199,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -226,7 +227,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Update an API Key.
 
         `PATCH /api_keys/{apiKeyID}` (operation `updateApiKey`).
@@ -244,7 +245,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -274,7 +275,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey3:
+    ) -> DeletedObject:
         """Delete an API Key.
 
         `DELETE /api_keys/{apiKeyID}` (operation `deleteApiKey`).
@@ -284,7 +285,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey3` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -307,7 +308,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> GetApiKeySecretResponse:
+    ) -> GetAPIKeySecretResponse:
         """Get an API Key Secret.
 
         `GET /api_keys/{apiKeyID}/secret` (operation `getApiKeySecret`).
@@ -317,7 +318,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `GetApiKeySecretResponse` decoded from Clerk's answer.
+            `GetAPIKeySecretResponse` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -341,7 +342,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Revoke an API Key.
 
         `POST /api_keys/{apiKeyID}/revoke` (operation `revokeApiKey`).
@@ -354,7 +355,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -380,7 +381,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Verify an API Key.
 
         `POST /api_keys/verify` (operation `verifyApiKey`).
@@ -392,7 +393,7 @@ class APIKeysResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are

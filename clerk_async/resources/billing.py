@@ -20,7 +20,7 @@ from ..models.billing import (
     CommerceDiscountRedemptionResponse,
     CommercePlan,
     CommercePriceTransitionResponse,
-    CommerceSubscriptionItem2,
+    CommerceSubscriptionItemWithPaymentSource,
     PaginatedBillingPaymentAttemptResponse,
     PaginatedBillingPriceResponse,
     PaginatedBillingStatementResponse,
@@ -69,7 +69,7 @@ _EXTEND_SUBSCRIPTION_ITEM_FREE_TRIAL = Operation(
     "billing.extend_subscription_item_free_trial",
     "POST",
     "/billing/subscription_items/{subscription_item_id}/extend_free_trial",
-    response=CommerceSubscriptionItem2,
+    response=CommerceSubscriptionItemWithPaymentSource,
     body="json",
     empty_body=True,
 )
@@ -383,7 +383,7 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CommerceSubscriptionItem2:
+    ) -> CommerceSubscriptionItemWithPaymentSource:
         """Extend free trial for a subscription item.
 
         `POST /billing/subscription_items/{subscription_item_id}/extend_free_trial` (operation
@@ -397,7 +397,7 @@ class BillingResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `CommerceSubscriptionItem2` decoded from Clerk's answer.
+            `CommerceSubscriptionItemWithPaymentSource` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,

@@ -18,7 +18,6 @@ from ..models.directories import (
     CreateDirectoryGroupRoleMapping,
     Directory,
     DirectoryGroupRoleMapping,
-    DirectoryGroupRoleMapping2,
     DirectoryGroupRoleMappingList,
     DirectoryList,
     ReplaceDirectoryGroupRoleMappingsMapping,
@@ -76,7 +75,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
     "directories.delete_group_role_mapping",
     "DELETE",
     "/directories/{directory_id}/group_role_mappings/{mapping_id}",
-    response=DirectoryGroupRoleMapping2,
+    response=DeletedObject,
 )
 
 
@@ -456,7 +455,7 @@ class DirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DirectoryGroupRoleMapping2:
+    ) -> DeletedObject:
         """Delete a directory group role mapping.
 
         `DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}` (operation
@@ -468,7 +467,7 @@ class DirectoriesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `DirectoryGroupRoleMapping2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when

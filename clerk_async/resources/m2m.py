@@ -13,7 +13,11 @@ from msgspec import UNSET, UnsetType
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
-from ..models.m2m import GetM2MTokensResponse, MachineToMachineToken, MachineToMachineToken2
+from ..models.m2m import (
+    GetM2MTokensResponse,
+    MachineToMachineToken,
+    MachineToMachineTokenWithSecret,
+)
 from ._base import Resource
 
 __all__ = ["M2MResource"]
@@ -23,7 +27,7 @@ _CREATE_TOKEN = Operation(
     "m2m.create_token",
     "POST",
     "/m2m_tokens",
-    response=MachineToMachineToken,
+    response=MachineToMachineTokenWithSecret,
     body="json",
     empty_body=True,
 )
@@ -38,7 +42,7 @@ _REVOKE_TOKEN = Operation(
     "m2m.revoke_token",
     "POST",
     "/m2m_tokens/{m2m_token_id}/revoke",
-    response=MachineToMachineToken2,
+    response=MachineToMachineToken,
     body="json",
     empty_body=True,
 )
@@ -46,7 +50,7 @@ _VERIFY_TOKEN = Operation(
     "m2m.verify_token",
     "POST",
     "/m2m_tokens/verify",
-    response=MachineToMachineToken2,
+    response=MachineToMachineToken,
     body="json",
     empty_body=True,
 )
@@ -65,7 +69,7 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken:
+    ) -> MachineToMachineTokenWithSecret:
         """Create a M2M Token.
 
         `POST /m2m_tokens` (operation `createM2MToken`).
@@ -82,7 +86,7 @@ class M2MResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `MachineToMachineToken` decoded from Clerk's answer.
+            `MachineToMachineTokenWithSecret` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, ConflictError: when Clerk answers 400, 409 (all are
@@ -114,7 +118,7 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AsyncPager[MachineToMachineToken2]:
+    ) -> AsyncPager[MachineToMachineToken]:
         """Get M2M Tokens.
 
         `GET /m2m_tokens` (operation `getM2MTokens`).
@@ -128,9 +132,9 @@ class M2MResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `AsyncPager[MachineToMachineToken2]`, which sends nothing until used: await it for
+            `AsyncPager[MachineToMachineToken]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `GetM2MTokensResponse`), or `async for` over every
-            `MachineToMachineToken2` of every page.
+            `MachineToMachineToken` of every page.
 
         Raises:
             BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
@@ -163,7 +167,7 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken2:
+    ) -> MachineToMachineToken:
         """Revoke a M2M Token.
 
         `POST /m2m_tokens/{m2m_token_id}/revoke` (operation `revokeM2MToken`).
@@ -176,7 +180,7 @@ class M2MResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `MachineToMachineToken2` decoded from Clerk's answer.
+            `MachineToMachineToken` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
@@ -202,7 +206,7 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken2:
+    ) -> MachineToMachineToken:
         """Verify a M2M Token.
 
         `POST /m2m_tokens/verify` (operation `verifyM2MToken`).
@@ -214,7 +218,7 @@ class M2MResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `MachineToMachineToken2` decoded from Clerk's answer.
+            `MachineToMachineToken` decoded from Clerk's answer.
 
         Raises:
             BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are

@@ -14,13 +14,13 @@ from msgspec import UNSET, UnsetType
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from .._transport import Operation, Timeout
+from ..models.common import DeletedObject
 from ..models.machines import (
+    DeletedMachineScope,
     Machine,
-    Machine2,
     MachineCreated,
     MachineList,
     MachineScope,
-    MachineScope2,
     MachineSecretKey,
 )
 from ._base import Resource
@@ -38,7 +38,7 @@ _UPDATE = Operation(
     response=Machine,
     body="json",
 )
-_DELETE = Operation("machines.delete", "DELETE", "/machines/{machine_id}", response=Machine2)
+_DELETE = Operation("machines.delete", "DELETE", "/machines/{machine_id}", response=DeletedObject)
 _GET_SECRET_KEY = Operation(
     "machines.get_secret_key",
     "GET",
@@ -64,7 +64,7 @@ _DELETE_SCOPE = Operation(
     "machines.delete_scope",
     "DELETE",
     "/machines/{machine_id}/scopes/{other_machine_id}",
-    response=MachineScope2,
+    response=DeletedMachineScope,
 )
 
 
@@ -247,7 +247,7 @@ class MachinesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Machine2:
+    ) -> DeletedObject:
         """Delete a machine.
 
         `DELETE /machines/{machine_id}` (operation `DeleteMachine`).
@@ -257,7 +257,7 @@ class MachinesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Machine2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
@@ -395,7 +395,7 @@ class MachinesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineScope2:
+    ) -> DeletedMachineScope:
         """Delete a machine scope.
 
         `DELETE /machines/{machine_id}/scopes/{other_machine_id}` (operation
@@ -407,7 +407,7 @@ class MachinesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `MachineScope2` decoded from Clerk's answer.
+            `DeletedMachineScope` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,

@@ -20,7 +20,6 @@ from ..models.scim_directories import (
     SCIMDirectory,
     SCIMDirectoryList,
     SCIMGroupRoleMapping,
-    SCIMGroupRoleMapping2,
     SCIMGroupRoleMappingList,
 )
 from ._base import Resource
@@ -87,7 +86,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
     "scim_directories.delete_group_role_mapping",
     "DELETE",
     "/scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}",
-    response=SCIMGroupRoleMapping2,
+    response=DeletedObject,
 )
 
 
@@ -465,7 +464,7 @@ class SCIMDirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SCIMGroupRoleMapping2:
+    ) -> DeletedObject:
         """Delete a SCIM group role mapping.
 
         `DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}`
@@ -477,7 +476,7 @@ class SCIMDirectoriesResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `SCIMGroupRoleMapping2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when

@@ -15,7 +15,7 @@ from .._retry import RetryConfig
 from .._transport import Operation, Timeout, either
 from ..models._base import Paginated
 from ..models.common import Session
-from ..models.sessions import SessionRefresh, Token2
+from ..models.sessions import SessionRefresh, Token
 from ._base import Resource
 
 __all__ = ["SessionsResource"]
@@ -41,14 +41,14 @@ _CREATE_TOKEN = Operation(
     "sessions.create_token",
     "POST",
     "/sessions/{session_id}/tokens",
-    response=Token2,
+    response=Token,
     body="json",
 )
 _CREATE_TOKEN_FROM_TEMPLATE = Operation(
     "sessions.create_token_from_template",
     "POST",
     "/sessions/{session_id}/tokens/{template_name}",
-    response=Token2,
+    response=Token,
     body="json",
 )
 
@@ -278,7 +278,7 @@ class SessionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Token2:
+    ) -> Token:
         """Create a session token.
 
         `POST /sessions/{session_id}/tokens` (operation `CreateSessionToken`).
@@ -290,7 +290,7 @@ class SessionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Token2` decoded from Clerk's answer.
+            `Token` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, NotFoundError: when Clerk answers 401, 404 (all are
@@ -318,7 +318,7 @@ class SessionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Token2:
+    ) -> Token:
         """Create a session token from a JWT template.
 
         `POST /sessions/{session_id}/tokens/{template_name}` (operation
@@ -332,7 +332,7 @@ class SessionsResource(Resource):
             timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
 
         Returns:
-            `Token2` decoded from Clerk's answer.
+            `Token` decoded from Clerk's answer.
 
         Raises:
             AuthenticationError, NotFoundError: when Clerk answers 401, 404 (all are

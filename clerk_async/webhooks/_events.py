@@ -11,121 +11,121 @@ from ..models._base import Model
 
 __all__ = [
     "EVENT_TYPES",
-    "APIErrorDetail",
+    "APIErrorDetailEventData",
     "BaseEvent",
-    "BillingAmount",
-    "BillingPayee",
-    "BillingPayerEventPayload",
-    "BillingPaymentSource",
-    "BillingSeats",
-    "BillingSubscriptionItem",
-    "BillingSubscriptionItemCredit",
-    "BillingSubscriptionItemCredits",
-    "BillingSubscriptionItemCreditsPayer",
-    "BillingSubscriptionItemCreditsProration",
-    "BillingSubscriptionItemEventPayload",
-    "BillingSubscriptionItemEventPayloadPlan",
-    "BillingSubscriptionItemEventPlanUnitPrice",
-    "BillingSubscriptionItemEventPlanUnitPriceTier",
-    "BillingSubscriptionItemPlan",
-    "BillingTotals",
-    "BillingUnitTotal",
-    "DeletedObject",
-    "EmailAddress",
-    "EmailAddressVerification",
+    "BillingAmountEventData",
+    "BillingPayeeEventData",
+    "BillingPayerEventData",
+    "BillingPaymentSourceEventData",
+    "BillingSeatsEventData",
+    "BillingSubscriptionItemCreditEventData",
+    "BillingSubscriptionItemCreditsEventData",
+    "BillingSubscriptionItemCreditsPayerEventData",
+    "BillingSubscriptionItemCreditsProrationEventData",
+    "BillingSubscriptionItemEventData",
+    "BillingSubscriptionItemEventPlanUnitPriceEventData",
+    "BillingSubscriptionItemEventPlanUnitPriceTierEventData",
+    "BillingSubscriptionItemPlanEventData",
+    "BillingTotalsEventData",
+    "BillingUnitTotalEventData",
+    "DeletedObjectEventData",
+    "EmailAddressEventData",
+    "EmailAddressVerificationEventData",
     "EmailCreatedEvent",
-    "EmailEventPayload",
-    "EnterpriseAccount",
-    "EnterpriseAccountConnection",
-    "EnterpriseAccountVerification",
+    "EmailEventData",
+    "EnterpriseAccountConnectionEventData",
+    "EnterpriseAccountEventData",
+    "EnterpriseAccountVerificationEventData",
     "Event",
     "EventAttributes",
-    "EventAttributesHttpRequest",
-    "ExternalAccountWithVerification",
-    "ExternalAccountWithVerificationVerification",
-    "IdentificationLink",
+    "EventAttributesHTTPRequestEventData",
+    "ExternalAccountWithVerificationEventData",
+    "ExternalAccountWithVerificationVerificationEventData",
+    "IdentificationLinkEventData",
     "KnownEvent",
-    "Organization",
     "OrganizationCreatedEvent",
     "OrganizationDeletedEvent",
-    "OrganizationDomain",
-    "OrganizationDomainAffiliationVerification",
+    "OrganizationDomainAffiliationVerificationEventData",
     "OrganizationDomainCreatedEvent",
     "OrganizationDomainDeletedEvent",
-    "OrganizationDomainOwnershipVerification",
-    "OrganizationDomainPublicOrganizationData",
+    "OrganizationDomainEventData",
+    "OrganizationDomainOwnershipVerificationEventData",
+    "OrganizationDomainPublicOrganizationDataEventData",
     "OrganizationDomainUpdatedEvent",
-    "OrganizationDomainVerification2",
+    "OrganizationDomainVerificationEventData",
+    "OrganizationEventData",
     "OrganizationInvitationAcceptedEvent",
-    "OrganizationInvitationAcceptedPayload",
+    "OrganizationInvitationAcceptedEventData",
     "OrganizationInvitationCreatedEvent",
-    "OrganizationInvitationEventPayload",
-    "OrganizationInvitationEventPayloadData",
-    "OrganizationInvitationPublicOrganizationData",
-    "OrganizationInvitationPublicUserData",
+    "OrganizationInvitationPublicOrganizationDataEventData",
+    "OrganizationInvitationPublicUserDataEventData",
     "OrganizationInvitationRevokedEvent",
-    "OrganizationMembership",
+    "OrganizationInvitationWithOrganizationDataEventData",
+    "OrganizationInvitationWithOrganizationEventData",
     "OrganizationMembershipCreatedEvent",
     "OrganizationMembershipDeletedEvent",
-    "OrganizationMembershipOrganization",
-    "OrganizationMembershipPublicUserData",
+    "OrganizationMembershipEventData",
+    "OrganizationMembershipOrganizationEventData",
+    "OrganizationMembershipPublicUserDataEventData",
     "OrganizationMembershipUpdatedEvent",
     "OrganizationUpdatedEvent",
-    "Passkey",
+    "PasskeyEventData",
     "PaymentAttemptCreatedEvent",
-    "PaymentAttemptEventPayload",
-    "PaymentAttemptEventPayloadFailedReason",
+    "PaymentAttemptEventData",
+    "PaymentAttemptFailedReasonEventData",
     "PaymentAttemptUpdatedEvent",
-    "Permission",
     "PermissionCreatedEvent",
     "PermissionDeletedEvent",
+    "PermissionEventData",
     "PermissionUpdatedEvent",
-    "PhoneNumber",
-    "PhoneNumberVerification",
-    "Role",
+    "PhoneNumberEventData",
+    "PhoneNumberVerificationEventData",
     "RoleCreatedEvent",
     "RoleDeletedEvent",
+    "RoleEventData",
     "RoleUpdatedEvent",
-    "SAMLAccount",
-    "SAMLAccountConnection",
-    "SAMLAccountVerification",
+    "SAMLAccountConnectionEventData",
+    "SAMLAccountEventData",
+    "SAMLAccountVerificationEventData",
     "SMSCreatedEvent",
-    "SessionActivityResponse",
+    "SMSEventData",
+    "SessionActivityResponseEventData",
     "SessionCreatedEvent",
     "SessionEndedEvent",
-    "SessionEventPayload",
     "SessionPendingEvent",
     "SessionRemovedEvent",
     "SessionRevokedEvent",
-    "SmsEventPayload",
+    "SessionWithUserEventData",
     "SubscriptionActiveEvent",
     "SubscriptionCreatedEvent",
-    "SubscriptionEventPayload",
+    "SubscriptionEventData",
     "SubscriptionItemAbandonedEvent",
     "SubscriptionItemActiveEvent",
     "SubscriptionItemCanceledEvent",
     "SubscriptionItemEndedEvent",
+    "SubscriptionItemEventData",
     "SubscriptionItemFreeTrialEndingEvent",
     "SubscriptionItemIncompleteEvent",
     "SubscriptionItemPastDueEvent",
+    "SubscriptionItemPlanEventData",
     "SubscriptionItemUpcomingEvent",
     "SubscriptionItemUpdatedEvent",
     "SubscriptionPastDueEvent",
     "SubscriptionUpdatedEvent",
     "TypedEvent",
     "UnknownEvent",
-    "User",
     "UserCreatedEvent",
     "UserDeletedEvent",
-    "UserSCIM",
+    "UserEventData",
+    "UserSCIMEventData",
     "UserUpdatedEvent",
-    "VerificationPasskey",
-    "WaitlistEntry",
+    "VerificationPasskeyEventData",
     "WaitlistEntryCreatedEvent",
-    "WaitlistEntryInvitation",
+    "WaitlistEntryEventData",
+    "WaitlistEntryInvitationEventData",
     "WaitlistEntryUpdatedEvent",
-    "Web3Wallet",
-    "Web3WalletVerification",
+    "Web3WalletEventData",
+    "Web3WalletVerificationEventData",
 ]
 
 
@@ -156,315 +156,315 @@ class EmailCreatedEvent(TypedEvent, kw_only=True, tag="email.created"):
     """`email.created`: email created."""
 
     type: ClassVar[str] = "email.created"
-    data: EmailEventPayload
+    data: EmailEventData
 
 
 class OrganizationCreatedEvent(TypedEvent, kw_only=True, tag="organization.created"):
     """`organization.created`: new organization was created."""
 
     type: ClassVar[str] = "organization.created"
-    data: Organization
+    data: OrganizationEventData
 
 
 class OrganizationUpdatedEvent(TypedEvent, kw_only=True, tag="organization.updated"):
     """`organization.updated`: organization updated."""
 
     type: ClassVar[str] = "organization.updated"
-    data: Organization
+    data: OrganizationEventData
 
 
 class OrganizationDeletedEvent(TypedEvent, kw_only=True, tag="organization.deleted"):
     """`organization.deleted`: organization deleted."""
 
     type: ClassVar[str] = "organization.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class OrganizationDomainCreatedEvent(TypedEvent, kw_only=True, tag="organizationDomain.created"):
     """`organizationDomain.created`: organization domain created."""
 
     type: ClassVar[str] = "organizationDomain.created"
-    data: OrganizationDomain
+    data: OrganizationDomainEventData
 
 
 class OrganizationDomainUpdatedEvent(TypedEvent, kw_only=True, tag="organizationDomain.updated"):
     """`organizationDomain.updated`: organization domain updated."""
 
     type: ClassVar[str] = "organizationDomain.updated"
-    data: OrganizationDomain
+    data: OrganizationDomainEventData
 
 
 class OrganizationDomainDeletedEvent(TypedEvent, kw_only=True, tag="organizationDomain.deleted"):
     """`organizationDomain.deleted`: organization domain deleted."""
 
     type: ClassVar[str] = "organizationDomain.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class OrganizationInvitationCreatedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.created"):
     """`organizationInvitation.created`: organization invitation created."""
 
     type: ClassVar[str] = "organizationInvitation.created"
-    data: OrganizationInvitationEventPayload
+    data: OrganizationInvitationWithOrganizationEventData
 
 
 class OrganizationInvitationAcceptedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.accepted"):
     """`organizationInvitation.accepted`: organization invitation accepted."""
 
     type: ClassVar[str] = "organizationInvitation.accepted"
-    data: OrganizationInvitationAcceptedPayload
+    data: OrganizationInvitationAcceptedEventData
 
 
 class OrganizationInvitationRevokedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.revoked"):
     """`organizationInvitation.revoked`: organization invitation revoked."""
 
     type: ClassVar[str] = "organizationInvitation.revoked"
-    data: OrganizationInvitationEventPayload
+    data: OrganizationInvitationWithOrganizationEventData
 
 
 class OrganizationMembershipCreatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.created"):
     """`organizationMembership.created`: organization membership created."""
 
     type: ClassVar[str] = "organizationMembership.created"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
 class OrganizationMembershipUpdatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.updated"):
     """`organizationMembership.updated`: organization membership updated."""
 
     type: ClassVar[str] = "organizationMembership.updated"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
 class OrganizationMembershipDeletedEvent(TypedEvent, kw_only=True, tag="organizationMembership.deleted"):
     """`organizationMembership.deleted`: organization membership deleted."""
 
     type: ClassVar[str] = "organizationMembership.deleted"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
 class PaymentAttemptCreatedEvent(TypedEvent, kw_only=True, tag="paymentAttempt.created"):
     """`paymentAttempt.created`: payment Attempt Created."""
 
     type: ClassVar[str] = "paymentAttempt.created"
-    data: PaymentAttemptEventPayload
+    data: PaymentAttemptEventData
 
 
 class PaymentAttemptUpdatedEvent(TypedEvent, kw_only=True, tag="paymentAttempt.updated"):
     """`paymentAttempt.updated`: payment Attempt Updated."""
 
     type: ClassVar[str] = "paymentAttempt.updated"
-    data: PaymentAttemptEventPayload
+    data: PaymentAttemptEventData
 
 
 class PermissionCreatedEvent(TypedEvent, kw_only=True, tag="permission.created"):
     """`permission.created`: permission created."""
 
     type: ClassVar[str] = "permission.created"
-    data: Permission
+    data: PermissionEventData
 
 
 class PermissionUpdatedEvent(TypedEvent, kw_only=True, tag="permission.updated"):
     """`permission.updated`: permission updated."""
 
     type: ClassVar[str] = "permission.updated"
-    data: Permission
+    data: PermissionEventData
 
 
 class PermissionDeletedEvent(TypedEvent, kw_only=True, tag="permission.deleted"):
     """`permission.deleted`: permission deleted."""
 
     type: ClassVar[str] = "permission.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class RoleCreatedEvent(TypedEvent, kw_only=True, tag="role.created"):
     """`role.created`: role created."""
 
     type: ClassVar[str] = "role.created"
-    data: Role
+    data: RoleEventData
 
 
 class RoleUpdatedEvent(TypedEvent, kw_only=True, tag="role.updated"):
     """`role.updated`: role updated."""
 
     type: ClassVar[str] = "role.updated"
-    data: Role
+    data: RoleEventData
 
 
 class RoleDeletedEvent(TypedEvent, kw_only=True, tag="role.deleted"):
     """`role.deleted`: role deleted."""
 
     type: ClassVar[str] = "role.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class SessionCreatedEvent(TypedEvent, kw_only=True, tag="session.created"):
     """`session.created`: session created."""
 
     type: ClassVar[str] = "session.created"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionPendingEvent(TypedEvent, kw_only=True, tag="session.pending"):
     """`session.pending`: session pending."""
 
     type: ClassVar[str] = "session.pending"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionEndedEvent(TypedEvent, kw_only=True, tag="session.ended"):
     """`session.ended`: session ended."""
 
     type: ClassVar[str] = "session.ended"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionRemovedEvent(TypedEvent, kw_only=True, tag="session.removed"):
     """`session.removed`: session removed."""
 
     type: ClassVar[str] = "session.removed"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionRevokedEvent(TypedEvent, kw_only=True, tag="session.revoked"):
     """`session.revoked`: session revoked."""
 
     type: ClassVar[str] = "session.revoked"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SMSCreatedEvent(TypedEvent, kw_only=True, tag="sms.created"):
     """`sms.created`: sMS created."""
 
     type: ClassVar[str] = "sms.created"
-    data: SmsEventPayload
+    data: SMSEventData
 
 
 class SubscriptionCreatedEvent(TypedEvent, kw_only=True, tag="subscription.created"):
     """`subscription.created`: subscription Created."""
 
     type: ClassVar[str] = "subscription.created"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionUpdatedEvent(TypedEvent, kw_only=True, tag="subscription.updated"):
     """`subscription.updated`: subscription Updated."""
 
     type: ClassVar[str] = "subscription.updated"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionActiveEvent(TypedEvent, kw_only=True, tag="subscription.active"):
     """`subscription.active`: subscription Active."""
 
     type: ClassVar[str] = "subscription.active"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionPastDueEvent(TypedEvent, kw_only=True, tag="subscription.pastDue"):
     """`subscription.pastDue`: subscription Past Due."""
 
     type: ClassVar[str] = "subscription.pastDue"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionItemAbandonedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.abandoned"):
     """`subscriptionItem.abandoned`: subscription Item Abandoned."""
 
     type: ClassVar[str] = "subscriptionItem.abandoned"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemActiveEvent(TypedEvent, kw_only=True, tag="subscriptionItem.active"):
     """`subscriptionItem.active`: subscription Item Active."""
 
     type: ClassVar[str] = "subscriptionItem.active"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemCanceledEvent(TypedEvent, kw_only=True, tag="subscriptionItem.canceled"):
     """`subscriptionItem.canceled`: subscription Item Canceled."""
 
     type: ClassVar[str] = "subscriptionItem.canceled"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemEndedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.ended"):
     """`subscriptionItem.ended`: subscription Item Ended."""
 
     type: ClassVar[str] = "subscriptionItem.ended"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemFreeTrialEndingEvent(TypedEvent, kw_only=True, tag="subscriptionItem.freeTrialEnding"):
     """`subscriptionItem.freeTrialEnding`: subscription Item Free Trial Ending."""
 
     type: ClassVar[str] = "subscriptionItem.freeTrialEnding"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemIncompleteEvent(TypedEvent, kw_only=True, tag="subscriptionItem.incomplete"):
     """`subscriptionItem.incomplete`: subscription Item Incomplete."""
 
     type: ClassVar[str] = "subscriptionItem.incomplete"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemPastDueEvent(TypedEvent, kw_only=True, tag="subscriptionItem.pastDue"):
     """`subscriptionItem.pastDue`: subscription Item Past Due."""
 
     type: ClassVar[str] = "subscriptionItem.pastDue"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemUpcomingEvent(TypedEvent, kw_only=True, tag="subscriptionItem.upcoming"):
     """`subscriptionItem.upcoming`: subscription Item Upcoming."""
 
     type: ClassVar[str] = "subscriptionItem.upcoming"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemUpdatedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.updated"):
     """`subscriptionItem.updated`: subscription Item Updated."""
 
     type: ClassVar[str] = "subscriptionItem.updated"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class UserCreatedEvent(TypedEvent, kw_only=True, tag="user.created"):
     """`user.created`: user created."""
 
     type: ClassVar[str] = "user.created"
-    data: User
+    data: UserEventData
 
 
 class UserUpdatedEvent(TypedEvent, kw_only=True, tag="user.updated"):
     """`user.updated`: user updated."""
 
     type: ClassVar[str] = "user.updated"
-    data: User
+    data: UserEventData
 
 
 class UserDeletedEvent(TypedEvent, kw_only=True, tag="user.deleted"):
     """`user.deleted`: user deleted."""
 
     type: ClassVar[str] = "user.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class WaitlistEntryCreatedEvent(TypedEvent, kw_only=True, tag="waitlistEntry.created"):
     """`waitlistEntry.created`: waitlist entry created."""
 
     type: ClassVar[str] = "waitlistEntry.created"
-    data: WaitlistEntry
+    data: WaitlistEntryEventData
 
 
 class WaitlistEntryUpdatedEvent(TypedEvent, kw_only=True, tag="waitlistEntry.updated"):
     """`waitlistEntry.updated`: waitlist entry updated."""
 
     type: ClassVar[str] = "waitlistEntry.updated"
-    data: WaitlistEntry
+    data: WaitlistEntryEventData
 
 
 # Every event type of the spec, for decoding and for exhaustive matching.
@@ -574,17 +574,17 @@ EVENT_TYPES: dict[str, type[TypedEvent]] = {
 class EventAttributes(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    http_request: EventAttributesHttpRequest | None = None
+    http_request: EventAttributesHTTPRequestEventData | None = None
 
 
-class EventAttributesHttpRequest(Model, kw_only=True):
+class EventAttributesHTTPRequestEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     client_ip: str | None = None
     user_agent: str | None = None
 
 
-class EmailEventPayload(Model, kw_only=True):
+class EmailEventData(Model, kw_only=True):
     """Schema `EmailEventPayload` of the webhook events spec. The `data` of `email.created`."""
 
     id: str | None = None
@@ -603,7 +603,7 @@ class EmailEventPayload(Model, kw_only=True):
     delivered_by_clerk: bool | None = None
 
 
-class Organization(Model, kw_only=True):
+class OrganizationEventData(Model, kw_only=True):
     """Schema `Organization` of the webhook events spec. The `data` of `organization.created`,
     `organization.updated`.
     """
@@ -628,7 +628,7 @@ class Organization(Model, kw_only=True):
     role_set_key: str | None = None
 
 
-class DeletedObject(Model, kw_only=True):
+class DeletedObjectEventData(Model, kw_only=True):
     """Schema `DeletedObject` of the webhook events spec. The `data` of `organization.deleted`,
     `organizationDomain.deleted`, `permission.deleted`, `role.deleted`, `user.deleted`.
     """
@@ -640,7 +640,7 @@ class DeletedObject(Model, kw_only=True):
     external_id: str | None = None
 
 
-class OrganizationDomain(Model, kw_only=True):
+class OrganizationDomainEventData(Model, kw_only=True):
     """Schema `OrganizationDomain` of the webhook events spec. The `data` of
     `organizationDomain.created`, `organizationDomain.updated`.
     """
@@ -651,17 +651,17 @@ class OrganizationDomain(Model, kw_only=True):
     name: str | None = None
     enrollment_mode: Literal["manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"] | str | None = None
     affiliation_email_address: str | None = None
-    affiliation_verification: OrganizationDomainAffiliationVerification | None = None
-    ownership_verification: OrganizationDomainOwnershipVerification | None = None
-    verification: OrganizationDomainVerification2 | None = None
+    affiliation_verification: OrganizationDomainAffiliationVerificationEventData | None = None
+    ownership_verification: OrganizationDomainOwnershipVerificationEventData | None = None
+    verification: OrganizationDomainVerificationEventData | None = None
     total_pending_invitations: int | None = None
     total_pending_suggestions: int | None = None
-    public_organization_data: OrganizationDomainPublicOrganizationData | None = None
+    public_organization_data: OrganizationDomainPublicOrganizationDataEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class OrganizationDomainAffiliationVerification(Model, kw_only=True):
+class OrganizationDomainAffiliationVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     status: str | None = None
@@ -671,7 +671,7 @@ class OrganizationDomainAffiliationVerification(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainOwnershipVerification(Model, kw_only=True):
+class OrganizationDomainOwnershipVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     status: str | None = None
@@ -681,8 +681,8 @@ class OrganizationDomainOwnershipVerification(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainVerification2(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationDomainVerificationEventData(Model, kw_only=True):
+    """Schema `OrganizationDomainVerification` of the webhook events spec."""
 
     status: str | None = None
     strategy: str | None = None
@@ -691,7 +691,7 @@ class OrganizationDomainVerification2(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
+class OrganizationDomainPublicOrganizationDataEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     id: str | None = None
@@ -701,7 +701,7 @@ class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
     has_image: bool | None = None
 
 
-class OrganizationInvitationEventPayload(Model, kw_only=True):
+class OrganizationInvitationWithOrganizationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec. The `data` of `organizationInvitation.created`,
     `organizationInvitation.revoked`.
     """
@@ -713,7 +713,7 @@ class OrganizationInvitationEventPayload(Model, kw_only=True):
     role_name: str | None = None
     organization_id: str | None = None
     inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
+    public_inviter_data: OrganizationInvitationPublicUserDataEventData | None = None
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
@@ -721,10 +721,10 @@ class OrganizationInvitationEventPayload(Model, kw_only=True):
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    data: OrganizationInvitationEventPayloadData | None = None
+    data: OrganizationInvitationWithOrganizationDataEventData | None = None
 
 
-class OrganizationInvitationPublicUserData(Model, kw_only=True):
+class OrganizationInvitationPublicUserDataEventData(Model, kw_only=True):
     """Schema `OrganizationInvitationPublicUserData` of the webhook events spec."""
 
     user_id: str | None = None
@@ -735,13 +735,13 @@ class OrganizationInvitationPublicUserData(Model, kw_only=True):
     identifier: str | None = None
 
 
-class OrganizationInvitationEventPayloadData(Model, kw_only=True):
+class OrganizationInvitationWithOrganizationDataEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
+    public_organization_data: OrganizationInvitationPublicOrganizationDataEventData | None = None
 
 
-class OrganizationInvitationPublicOrganizationData(Model, kw_only=True):
+class OrganizationInvitationPublicOrganizationDataEventData(Model, kw_only=True):
     """Schema `OrganizationInvitationPublicOrganizationData` of the webhook events spec."""
 
     id: str | None = None
@@ -751,7 +751,7 @@ class OrganizationInvitationPublicOrganizationData(Model, kw_only=True):
     has_image: bool | None = None
 
 
-class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
+class OrganizationInvitationAcceptedEventData(Model, kw_only=True):
     """Schema `OrganizationInvitationAcceptedPayload` of the webhook events spec. The `data` of
     `organizationInvitation.accepted`.
     """
@@ -763,7 +763,7 @@ class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
     role_name: str | None = None
     organization_id: str | None = None
     inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
+    public_inviter_data: OrganizationInvitationPublicUserDataEventData | None = None
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
@@ -772,10 +772,10 @@ class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
     created_at: int | None = None
     updated_at: int | None = None
     user_id: str | None = None
-    data: OrganizationInvitationEventPayloadData | None = None
+    data: OrganizationInvitationWithOrganizationDataEventData | None = None
 
 
-class OrganizationMembership(Model, kw_only=True):
+class OrganizationMembershipEventData(Model, kw_only=True):
     """Schema `OrganizationMembership` of the webhook events spec. The `data` of
     `organizationMembership.created`, `organizationMembership.updated`,
     `organizationMembership.deleted`.
@@ -788,13 +788,13 @@ class OrganizationMembership(Model, kw_only=True):
     permissions: list[str] | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
-    organization: OrganizationMembershipOrganization | None = None
-    public_user_data: OrganizationMembershipPublicUserData | None = None
+    organization: OrganizationMembershipOrganizationEventData | None = None
+    public_user_data: OrganizationMembershipPublicUserDataEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class OrganizationMembershipOrganization(Model, kw_only=True):
+class OrganizationMembershipOrganizationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["organization"] | str | None = None
@@ -817,7 +817,7 @@ class OrganizationMembershipOrganization(Model, kw_only=True):
     role_set_key: str | None = None
 
 
-class OrganizationMembershipPublicUserData(Model, kw_only=True):
+class OrganizationMembershipPublicUserDataEventData(Model, kw_only=True):
     """Schema `OrganizationMembershipPublicUserData` of the webhook events spec."""
 
     user_id: str | None = None
@@ -832,7 +832,7 @@ class OrganizationMembershipPublicUserData(Model, kw_only=True):
     deprovisioned: bool | None = None
 
 
-class PaymentAttemptEventPayload(Model, kw_only=True):
+class PaymentAttemptEventData(Model, kw_only=True):
     """Schema `PaymentAttemptEventPayload` of the webhook events spec. The `data` of
     `paymentAttempt.created`, `paymentAttempt.updated`.
     """
@@ -848,24 +848,24 @@ class PaymentAttemptEventPayload(Model, kw_only=True):
     updated_at: int | None = None
     paid_at: int | None = None
     failed_at: int | None = None
-    failed_reason: PaymentAttemptEventPayloadFailedReason | None = None
+    failed_reason: PaymentAttemptFailedReasonEventData | None = None
     billing_date: int | None = None
     charge_type: Literal["checkout", "recurring"] | str | None = None
-    payee: BillingPayee | None = None
-    payer: BillingPayerEventPayload | None = None
-    totals: BillingTotals | None = None
-    payment_source: BillingPaymentSource | None = None
-    subscription_items: list[BillingSubscriptionItem] | None = None
+    payee: BillingPayeeEventData | None = None
+    payer: BillingPayerEventData | None = None
+    totals: BillingTotalsEventData | None = None
+    payment_source: BillingPaymentSourceEventData | None = None
+    subscription_items: list[BillingSubscriptionItemEventData] | None = None
 
 
-class PaymentAttemptEventPayloadFailedReason(Model, kw_only=True):
+class PaymentAttemptFailedReasonEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     code: str | None = None
     decline_code: str | None = None
 
 
-class BillingPayee(Model, kw_only=True):
+class BillingPayeeEventData(Model, kw_only=True):
     """Schema `BillingPayee` of the webhook events spec."""
 
     id: str | None = None
@@ -874,7 +874,7 @@ class BillingPayee(Model, kw_only=True):
     gateway_status: str | None = None
 
 
-class BillingPayerEventPayload(Model, kw_only=True):
+class BillingPayerEventData(Model, kw_only=True):
     """Schema `BillingPayerEventPayload` of the webhook events spec."""
 
     object: Literal["commerce_payer"] | str | None = None
@@ -890,16 +890,16 @@ class BillingPayerEventPayload(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class BillingTotals(Model, kw_only=True):
+class BillingTotalsEventData(Model, kw_only=True):
     """Schema `BillingTotals` of the webhook events spec."""
 
-    subtotal: BillingAmount | None = None
-    tax_total: BillingAmount | None = None
-    grand_total: BillingAmount | None = None
-    per_unit_totals: list[BillingUnitTotal] | None = None
+    subtotal: BillingAmountEventData | None = None
+    tax_total: BillingAmountEventData | None = None
+    grand_total: BillingAmountEventData | None = None
+    per_unit_totals: list[BillingUnitTotalEventData] | None = None
 
 
-class BillingAmount(Model, kw_only=True):
+class BillingAmountEventData(Model, kw_only=True):
     """Schema `BillingAmount` of the webhook events spec."""
 
     amount: int | None = None
@@ -908,7 +908,7 @@ class BillingAmount(Model, kw_only=True):
     currency_symbol: str | None = None
 
 
-class BillingUnitTotal(Model, kw_only=True):
+class BillingUnitTotalEventData(Model, kw_only=True):
     """Schema `BillingUnitTotal` of the webhook events spec."""
 
     name: str | None = None
@@ -918,7 +918,7 @@ class BillingUnitTotal(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingPaymentSource(Model, kw_only=True):
+class BillingPaymentSourceEventData(Model, kw_only=True):
     """Schema `BillingPaymentSource` of the webhook events spec."""
 
     id: str | None = None
@@ -931,7 +931,7 @@ class BillingPaymentSource(Model, kw_only=True):
     last4: str | None = None
 
 
-class BillingSubscriptionItem(Model, kw_only=True):
+class BillingSubscriptionItemEventData(Model, kw_only=True):
     """Schema `BillingSubscriptionItem` of the webhook events spec."""
 
     id: str | None = None
@@ -943,14 +943,14 @@ class BillingSubscriptionItem(Model, kw_only=True):
     period_end: int | None = None
     interval: Literal["month", "annual"] | str | None = None
     plan_id: str | None = None
-    plan: BillingSubscriptionItemPlan | None = None
-    payer: BillingPayerEventPayload | None = None
+    plan: BillingSubscriptionItemPlanEventData | None = None
+    payer: BillingPayerEventData | None = None
     subscription_id: str | None = None
-    credit: BillingSubscriptionItemCredit | None = None
-    credits: BillingSubscriptionItemCredits | None = None
+    credit: BillingSubscriptionItemCreditEventData | None = None
+    credits: BillingSubscriptionItemCreditsEventData | None = None
 
 
-class BillingSubscriptionItemPlan(Model, kw_only=True):
+class BillingSubscriptionItemPlanEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     id: str | None = None
@@ -961,40 +961,40 @@ class BillingSubscriptionItemPlan(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingSubscriptionItemCredit(Model, kw_only=True):
+class BillingSubscriptionItemCreditEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    amount: BillingAmount | None = None
+    amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
 
 
-class BillingSubscriptionItemCredits(Model, kw_only=True):
+class BillingSubscriptionItemCreditsEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    proration: BillingSubscriptionItemCreditsProration | None = None
-    payer: BillingSubscriptionItemCreditsPayer | None = None
-    total: BillingAmount | None = None
+    proration: BillingSubscriptionItemCreditsProrationEventData | None = None
+    payer: BillingSubscriptionItemCreditsPayerEventData | None = None
+    total: BillingAmountEventData | None = None
 
 
-class BillingSubscriptionItemCreditsProration(Model, kw_only=True):
+class BillingSubscriptionItemCreditsProrationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    amount: BillingAmount | None = None
+    amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
 
 
-class BillingSubscriptionItemCreditsPayer(Model, kw_only=True):
+class BillingSubscriptionItemCreditsPayerEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
-    applied_amount: BillingAmount | None = None
-    remaining_balance: BillingAmount | None = None
+    applied_amount: BillingAmountEventData | None = None
+    remaining_balance: BillingAmountEventData | None = None
 
 
-class Permission(Model, kw_only=True):
+class PermissionEventData(Model, kw_only=True):
     """Schema `Permission` of the webhook events spec. The `data` of `permission.created`,
     `permission.updated`.
     """
@@ -1009,7 +1009,7 @@ class Permission(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class Role(Model, kw_only=True):
+class RoleEventData(Model, kw_only=True):
     """Schema `Role` of the webhook events spec. The `data` of `role.created`, `role.updated`."""
 
     object: Literal["role"] | str | None = None
@@ -1018,12 +1018,12 @@ class Role(Model, kw_only=True):
     key: str | None = None
     description: str | None = None
     is_creator_eligible: bool | None = None
-    permissions: list[Permission] | None = None
+    permissions: list[PermissionEventData] | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class SessionEventPayload(Model, kw_only=True):
+class SessionWithUserEventData(Model, kw_only=True):
     """Schema `SessionEventPayload` of the webhook events spec. The `data` of `session.created`,
     `session.pending`, `session.ended`, `session.removed`, `session.revoked`.
     """
@@ -1036,15 +1036,15 @@ class SessionEventPayload(Model, kw_only=True):
     status: Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"] | str | None = None
     last_active_organization_id: str | None = None
     last_active_at: int | None = None
-    latest_activity: SessionActivityResponse | None = None
+    latest_activity: SessionActivityResponseEventData | None = None
     expire_at: int | None = None
     abandon_at: int | None = None
     updated_at: int | None = None
     created_at: int | None = None
-    user: User | None = None
+    user: UserEventData | None = None
 
 
-class SessionActivityResponse(Model, kw_only=True):
+class SessionActivityResponseEventData(Model, kw_only=True):
     """Schema `SessionActivityResponse` of the webhook events spec."""
 
     object: str | None = None
@@ -1058,7 +1058,7 @@ class SessionActivityResponse(Model, kw_only=True):
     country: str | None = None
 
 
-class User(Model, kw_only=True):
+class UserEventData(Model, kw_only=True):
     """Schema `User` of the webhook events spec. The `data` of `user.created`, `user.updated`."""
 
     id: str | None = None
@@ -1077,10 +1077,10 @@ class User(Model, kw_only=True):
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
     unsafe_metadata: dict[str, Any] | None = None
-    email_addresses: list[EmailAddress] | None = None
-    phone_numbers: list[PhoneNumber] | None = None
-    web3_wallets: list[Web3Wallet] | None = None
-    passkeys: list[Passkey] | None = None
+    email_addresses: list[EmailAddressEventData] | None = None
+    phone_numbers: list[PhoneNumberEventData] | None = None
+    web3_wallets: list[Web3WalletEventData] | None = None
+    passkeys: list[PasskeyEventData] | None = None
     password_enabled: bool | None = None
     two_factor_enabled: bool | None = None
     totp_enabled: bool | None = None
@@ -1088,10 +1088,10 @@ class User(Model, kw_only=True):
     mfa_enabled_at: int | None = None
     mfa_disabled_at: int | None = None
     password_last_updated_at: int | None = None
-    external_accounts: list[ExternalAccountWithVerification] | None = None
-    saml_accounts: list[SAMLAccount] | None = None
-    enterprise_accounts: list[EnterpriseAccount] | None = None
-    organization_memberships: list[OrganizationMembership] | None = None
+    external_accounts: list[ExternalAccountWithVerificationEventData] | None = None
+    saml_accounts: list[SAMLAccountEventData] | None = None
+    enterprise_accounts: list[EnterpriseAccountEventData] | None = None
+    organization_memberships: list[OrganizationMembershipEventData] | None = None
     last_sign_in_at: int | None = None
     banned: bool | None = None
     locked: bool | None = None
@@ -1106,24 +1106,24 @@ class User(Model, kw_only=True):
     last_active_at: int | None = None
     legal_accepted_at: int | None = None
     bypass_client_trust: bool | None = None
-    scim: UserSCIM | None = None
+    scim: UserSCIMEventData | None = None
 
 
-class EmailAddress(Model, kw_only=True):
+class EmailAddressEventData(Model, kw_only=True):
     """Schema `EmailAddress` of the webhook events spec."""
 
     id: str | None = None
     object: Literal["email_address"] | str | None = None
     email_address: str | None = None
     reserved: bool | None = None
-    verification: EmailAddressVerification | None = None
-    linked_to: list[IdentificationLink] | None = None
+    verification: EmailAddressVerificationEventData | None = None
+    linked_to: list[IdentificationLinkEventData] | None = None
     matches_sso_connection: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class EmailAddressVerification(Model, kw_only=True):
+class EmailAddressVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_otp", "verification_admin", "verification_from_oauth", "verification_ticket", "verification_saml", "verification_email_link", "verification_scim"] | str | None = None
@@ -1133,11 +1133,11 @@ class EmailAddressVerification(Model, kw_only=True):
     expire_at: int | None = None
     channel: str | None = None
     verified_at_client: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     external_verification_redirect_url: str | None = None
 
 
-class APIErrorDetail(Model, kw_only=True):
+class APIErrorDetailEventData(Model, kw_only=True):
     """Schema `ClerkError` of the webhook events spec."""
 
     message: str | None = None
@@ -1146,14 +1146,14 @@ class APIErrorDetail(Model, kw_only=True):
     meta: dict[str, Any] | None = None
 
 
-class IdentificationLink(Model, kw_only=True):
+class IdentificationLinkEventData(Model, kw_only=True):
     """Schema `IdentificationLink` of the webhook events spec."""
 
     type: str | None = None
     id: str | None = None
 
 
-class PhoneNumber(Model, kw_only=True):
+class PhoneNumberEventData(Model, kw_only=True):
     """Schema `PhoneNumber` of the webhook events spec."""
 
     id: str | None = None
@@ -1162,14 +1162,14 @@ class PhoneNumber(Model, kw_only=True):
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
     reserved: bool | None = None
-    verification: PhoneNumberVerification | None = None
-    linked_to: list[IdentificationLink] | None = None
+    verification: PhoneNumberVerificationEventData | None = None
+    linked_to: list[IdentificationLinkEventData] | None = None
     backup_codes: list[str] | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class PhoneNumberVerification(Model, kw_only=True):
+class PhoneNumberVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_otp", "verification_admin"] | str | None = None
@@ -1181,18 +1181,18 @@ class PhoneNumberVerification(Model, kw_only=True):
     verified_at_client: str | None = None
 
 
-class Web3Wallet(Model, kw_only=True):
+class Web3WalletEventData(Model, kw_only=True):
     """Schema `Web3Wallet` of the webhook events spec."""
 
     id: str | None = None
     object: Literal["web3_wallet"] | str | None = None
     web3_wallet: str | None = None
-    verification: Web3WalletVerification | None = None
+    verification: Web3WalletVerificationEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class Web3WalletVerification(Model, kw_only=True):
+class Web3WalletVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_web3", "verification_admin"] | str | None = None
@@ -1205,17 +1205,17 @@ class Web3WalletVerification(Model, kw_only=True):
     verified_at_client: str | None = None
 
 
-class Passkey(Model, kw_only=True):
+class PasskeyEventData(Model, kw_only=True):
     """Schema `Passkey` of the webhook events spec."""
 
     id: str | None = None
     object: Literal["passkey"] | str | None = None
     name: str | None = None
     last_used_at: int | None = None
-    verification: VerificationPasskey | None = None
+    verification: VerificationPasskeyEventData | None = None
 
 
-class VerificationPasskey(Model, kw_only=True):
+class VerificationPasskeyEventData(Model, kw_only=True):
     """Schema `verification_passkey` of the webhook events spec."""
 
     object: Literal["verification_passkey"] | str | None = None
@@ -1228,7 +1228,7 @@ class VerificationPasskey(Model, kw_only=True):
     verified_at_client: str | None = None
 
 
-class ExternalAccountWithVerification(Model, kw_only=True):
+class ExternalAccountWithVerificationEventData(Model, kw_only=True):
     """Schema `ExternalAccountWithVerification` of the webhook events spec."""
 
     object: Literal["external_account", "facebook_account", "google_account"] | str | None = None
@@ -1249,23 +1249,23 @@ class ExternalAccountWithVerification(Model, kw_only=True):
     label: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    verification: ExternalAccountWithVerificationVerification | None = None
+    verification: ExternalAccountWithVerificationVerificationEventData | None = None
 
 
-class ExternalAccountWithVerificationVerification(Model, kw_only=True):
+class ExternalAccountWithVerificationVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_oauth", "verification_google_one_tap"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
 
 
-class SAMLAccount(Model, kw_only=True):
+class SAMLAccountEventData(Model, kw_only=True):
     """Schema `SAMLAccount` of the webhook events spec."""
 
     id: str | None = None
@@ -1278,24 +1278,24 @@ class SAMLAccount(Model, kw_only=True):
     provider_user_id: str | None = None
     last_authenticated_at: int | None = None
     public_metadata: dict[str, Any] | None = None
-    verification: SAMLAccountVerification | None = None
-    saml_connection: SAMLAccountConnection | None = None
+    verification: SAMLAccountVerificationEventData | None = None
+    saml_connection: SAMLAccountConnectionEventData | None = None
 
 
-class SAMLAccountVerification(Model, kw_only=True):
+class SAMLAccountVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_saml", "verification_ticket"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
     strategy: Literal["saml", "ticket"] | str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
 
 
-class SAMLAccountConnection(Model, kw_only=True):
+class SAMLAccountConnectionEventData(Model, kw_only=True):
     """Schema `SAMLAccountConnection` of the webhook events spec."""
 
     id: str | None = None
@@ -1312,7 +1312,7 @@ class SAMLAccountConnection(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class EnterpriseAccount(Model, kw_only=True):
+class EnterpriseAccountEventData(Model, kw_only=True):
     """Schema `EnterpriseAccount` of the webhook events spec."""
 
     id: str | None = None
@@ -1326,12 +1326,12 @@ class EnterpriseAccount(Model, kw_only=True):
     provider_user_id: str | None = None
     enterprise_connection_id: str | None = None
     public_metadata: dict[str, Any] | None = None
-    verification: EnterpriseAccountVerification | None = None
-    enterprise_connection: EnterpriseAccountConnection | None = None
+    verification: EnterpriseAccountVerificationEventData | None = None
+    enterprise_connection: EnterpriseAccountConnectionEventData | None = None
     last_authenticated_at: int | None = None
 
 
-class EnterpriseAccountVerification(Model, kw_only=True):
+class EnterpriseAccountVerificationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None = None
@@ -1341,10 +1341,10 @@ class EnterpriseAccountVerification(Model, kw_only=True):
     expire_at: int | None = None
     verified_at_client: str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
 
 
-class EnterpriseAccountConnection(Model, kw_only=True):
+class EnterpriseAccountConnectionEventData(Model, kw_only=True):
     """Schema `EnterpriseAccountConnection` of the webhook events spec."""
 
     id: str | None = None
@@ -1363,7 +1363,7 @@ class EnterpriseAccountConnection(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class UserSCIM(Model, kw_only=True):
+class UserSCIMEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     directory_id: str | None = None
@@ -1371,7 +1371,7 @@ class UserSCIM(Model, kw_only=True):
     external_id: str | None = None
 
 
-class SmsEventPayload(Model, kw_only=True):
+class SMSEventData(Model, kw_only=True):
     """Schema `SmsEventPayload` of the webhook events spec. The `data` of `sms.created`."""
 
     object: str | None = None
@@ -1388,7 +1388,7 @@ class SmsEventPayload(Model, kw_only=True):
     created_at_ms: int | None = None
 
 
-class SubscriptionEventPayload(Model, kw_only=True):
+class SubscriptionEventData(Model, kw_only=True):
     """Schema `SubscriptionEventPayload` of the webhook events spec. The `data` of
     `subscription.created`, `subscription.updated`, `subscription.active`,
     `subscription.pastDue`.
@@ -1405,12 +1405,12 @@ class SubscriptionEventPayload(Model, kw_only=True):
     updated_at: int | None = None
     latest_payment_id: str | None = None
     payer_id: str | None = None
-    payer: BillingPayerEventPayload | None = None
+    payer: BillingPayerEventData | None = None
     payment_source_id: str | None = None
-    items: list[BillingSubscriptionItemEventPayload] | None = None
+    items: list[SubscriptionItemEventData] | None = None
 
 
-class BillingSubscriptionItemEventPayload(Model, kw_only=True):
+class SubscriptionItemEventData(Model, kw_only=True):
     """Schema `BillingSubscriptionItemEventPayload` of the webhook events spec. The `data` of
     `subscriptionItem.abandoned`, `subscriptionItem.active`, `subscriptionItem.canceled`,
     `subscriptionItem.ended`, `subscriptionItem.freeTrialEnding`, `subscriptionItem.incomplete`,
@@ -1427,13 +1427,13 @@ class BillingSubscriptionItemEventPayload(Model, kw_only=True):
     period_end: int | None = None
     interval: str | None = None
     plan_id: str | None = None
-    plan: BillingSubscriptionItemEventPayloadPlan | None = None
-    payer: BillingPayerEventPayload | None = None
+    plan: SubscriptionItemPlanEventData | None = None
+    payer: BillingPayerEventData | None = None
     subscription_id: str | None = None
-    seats: BillingSeats | None = None
+    seats: BillingSeatsEventData | None = None
 
 
-class BillingSubscriptionItemEventPayloadPlan(Model, kw_only=True):
+class SubscriptionItemPlanEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     id: str | None = None
@@ -1442,18 +1442,18 @@ class BillingSubscriptionItemEventPayloadPlan(Model, kw_only=True):
     is_recurring: bool | None = None
     amount: int | None = None
     currency: str | None = None
-    unit_prices: list[BillingSubscriptionItemEventPlanUnitPrice] | None = None
+    unit_prices: list[BillingSubscriptionItemEventPlanUnitPriceEventData] | None = None
 
 
-class BillingSubscriptionItemEventPlanUnitPrice(Model, kw_only=True):
+class BillingSubscriptionItemEventPlanUnitPriceEventData(Model, kw_only=True):
     """Schema `BillingSubscriptionItemEventPlanUnitPrice` of the webhook events spec."""
 
     name: str | None = None
     block_size: int | None = None
-    tiers: list[BillingSubscriptionItemEventPlanUnitPriceTier] | None = None
+    tiers: list[BillingSubscriptionItemEventPlanUnitPriceTierEventData] | None = None
 
 
-class BillingSubscriptionItemEventPlanUnitPriceTier(Model, kw_only=True):
+class BillingSubscriptionItemEventPlanUnitPriceTierEventData(Model, kw_only=True):
     """Schema `BillingSubscriptionItemEventPlanUnitPriceTier` of the webhook events spec."""
 
     starts_at_block: int | None = None
@@ -1462,13 +1462,13 @@ class BillingSubscriptionItemEventPlanUnitPriceTier(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingSeats(Model, kw_only=True):
+class BillingSeatsEventData(Model, kw_only=True):
     """Schema `BillingSeats` of the webhook events spec."""
 
     quantity: int | None = None
 
 
-class WaitlistEntry(Model, kw_only=True):
+class WaitlistEntryEventData(Model, kw_only=True):
     """Schema `WaitlistEntry` of the webhook events spec. The `data` of `waitlistEntry.created`,
     `waitlistEntry.updated`.
     """
@@ -1480,10 +1480,10 @@ class WaitlistEntry(Model, kw_only=True):
     is_locked: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    invitation: WaitlistEntryInvitation | None = None
+    invitation: WaitlistEntryInvitationEventData | None = None
 
 
-class WaitlistEntryInvitation(Model, kw_only=True):
+class WaitlistEntryInvitationEventData(Model, kw_only=True):
     """An inline schema of the webhook events spec."""
 
     object: Literal["invitation"] | str | None = None

@@ -19,6 +19,7 @@ from ._operations import load_operations
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "bapi-2026-05-12.yml"
 TABLE = ROOT / "spec" / "operations.tsv"
+NAMES = ROOT / "spec" / "model-names.tsv"
 PACKAGE = ROOT / "clerk_async"
 # Hand-written files inside the generated packages.
 KEEP = {"_base.py"}
@@ -27,7 +28,7 @@ KEEP = {"_base.py"}
 def render() -> dict[Path, str]:
     """Every generated file and its content."""
     spec = yaml.safe_load(SPEC.read_text())
-    ops, registry = load_operations(spec, TABLE)
+    ops, registry = load_operations(spec, TABLE, NAMES)
     modules = _emit.assign_modules(ops, registry)
     files: dict[Path, str] = {}
 

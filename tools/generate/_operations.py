@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._names import pascal, snake
-from ._schemas import Ann, SchemaRegistry
+from ._schemas import Ann, SchemaRegistry, read_names, read_table
 
 PER_CALL_OPTIONS = ("timeout", "retries", "extra_headers")
 # `clerk_async._pagination.DEFAULT_PAGE_SIZE`: the pager assumes it when `limit` is not given.
@@ -79,14 +78,20 @@ def _request_components(spec: dict[str, Any]) -> set[str]:
     return found
 
 
-def load_operations(spec: dict[str, Any], table: Path) -> tuple[list[OperationDef], SchemaRegistry]:
-    registry = SchemaRegistry(spec["components"]["schemas"], _request_components(spec))
-    with table.open(newline="") as file:
-        rows = list(csv.DictReader(file, delimiter="\t"))
-    ops = [_operation(spec, registry, row) for row in rows]
+def load_operations(
+    spec: dict[str, Any], table: Path, names: Path
+) -> tuple[list[OperationDef], SchemaRegistry]:
+    """Every operation of ``table``, and the registry holding every model they reach.
+
+    ``names`` is the naming table (``source``, ``name``) that settles model names."""
+    naming = read_names(names, "")
+    registry = SchemaRegistry(spec["components"]["schemas"], _request_components(spec), naming)
+    ops = [_operation(spec, registry, row) for row in read_table(table)]
     for name in spec["components"]["schemas"]:
         if registry.is_struct(spec["components"]["schemas"][name]):
             registry.component(name)
+    if registry.unused_names():
+        raise ValueError(f"spec/model-names.tsv rows no schema uses: {registry.unused_names()}")
     return ops, registry
 
 
