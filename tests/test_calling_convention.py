@@ -28,7 +28,9 @@ async def sent(call: Awaitable[object]) -> None:
         await call
 
 
-async def test_headers_identify_the_sdk_and_authenticate(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_headers_identify_the_sdk_and_authenticate(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/users/user_1", user_json("user_1"))
     await clerk.users.get("user_1")
     headers = server.last.headers
@@ -89,7 +91,9 @@ async def test_unset_arguments_are_not_sent(server: RecordingServer, clerk: Asyn
     assert server.last.content_type == "application/json"
 
 
-async def test_none_is_sent_as_null_to_clear_a_field(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_none_is_sent_as_null_to_clear_a_field(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/users/user_1", user_json("user_1"))
     await clerk.users.update("user_1", last_name=None, external_id=None)
     assert server.last.json() == {"last_name": None, "external_id": None}
@@ -103,12 +107,16 @@ async def test_required_body_with_no_fields_still_sends_an_empty_object(
     assert server.last.body == b"{}"
 
 
-async def test_optional_body_with_no_fields_sends_no_body(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_optional_body_with_no_fields_sends_no_body(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     await sent(clerk.users.unban("user_1"))
     assert server.last.body == b""
 
 
-async def test_array_body_is_one_positional_argument(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_array_body_is_one_positional_argument(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/invitations/bulk", [])
     await clerk.invitations.bulk_create(
         [{"email_address": "a@x.com"}, {"email_address": "b@x.com", "public_metadata": {"k": 1}}]
@@ -121,18 +129,25 @@ async def test_array_body_is_one_positional_argument(server: RecordingServer, cl
     await clerk.waitlist_entries.bulk_create([{"email_address": "c@x.com", "notify": False}])
     assert server.last.json() == [{"email_address": "c@x.com", "notify": False}]
     server.reply("/v1/organizations/org_1/invitations/bulk", {"data": [], "total_count": 0})
-    await clerk.organization_invitations.bulk_create("org_1", [{"email_address": "d@x.com", "role": "org:member"}])
+    await clerk.organization_invitations.bulk_create(
+        "org_1", [{"email_address": "d@x.com", "role": "org:member"}]
+    )
     assert server.last.path == "/v1/organizations/org_1/invitations/bulk"
     assert server.last.json() == [{"email_address": "d@x.com", "role": "org:member"}]
 
 
-async def test_nested_objects_accept_a_struct_or_a_dict(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_nested_objects_accept_a_struct_or_a_dict(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     from clerk_async.models import CreateBulkInvitationsItem
 
     server.reply("/v1/invitations/bulk", [])
     struct = CreateBulkInvitationsItem(email_address="a@x.com", notify=False)
     await clerk.invitations.bulk_create([struct, {"email_address": "b@x.com"}])
-    assert server.last.json() == [{"email_address": "a@x.com", "notify": False}, {"email_address": "b@x.com"}]
+    assert server.last.json() == [
+        {"email_address": "a@x.com", "notify": False},
+        {"email_address": "b@x.com"},
+    ]
 
 
 @pytest.mark.parametrize("kind", ["bytes", "file", "path", "tuple"])
@@ -158,7 +173,9 @@ async def test_multipart_upload_accepts_bytes_file_path_or_tuple(
     assert PNG in body
 
 
-async def test_multipart_form_fields_travel_beside_the_file(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_multipart_form_fields_travel_beside_the_file(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/organizations/org_1/logo", {})
     await sent(clerk.organizations.upload_logo("org_1", file=PNG, uploader_user_id="user_9"))
     body = server.last.body
@@ -166,7 +183,9 @@ async def test_multipart_form_fields_travel_beside_the_file(server: RecordingSer
     assert b'name="uploader_user_id"' in body and b"user_9" in body
 
 
-async def test_deprecated_operations_warn_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_deprecated_operations_warn_at_the_callers_line(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/templates/email/welcome/preview", {"subject": "Hi"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -177,11 +196,20 @@ async def test_deprecated_operations_warn_at_the_callers_line(server: RecordingS
     assert "Deprecated" in (type(clerk.templates).preview.__doc__ or "")
 
 
-async def test_a_deprecated_listing_warns_once_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_a_deprecated_listing_warns_once_at_the_callers_line(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     client = {
-        "object": "client", "id": "client_1", "session_ids": [], "sessions": [],
-        "sign_in_id": None, "sign_up_id": None, "last_active_session_id": None,
-        "last_authentication_strategy": None, "updated_at": 1, "created_at": 1,
+        "object": "client",
+        "id": "client_1",
+        "session_ids": [],
+        "sessions": [],
+        "sign_in_id": None,
+        "sign_up_id": None,
+        "last_active_session_id": None,
+        "last_authentication_strategy": None,
+        "updated_at": 1,
+        "created_at": 1,
     }
     server.reply("/v1/clients", [client, client])  # always a full page of 2: iteration goes on
     with warnings.catch_warnings(record=True) as caught:
@@ -217,7 +245,9 @@ async def test_missing_key_fails_clearly_on_first_request_that_needs_it(
     assert "Authorization" not in server.last.headers
 
 
-async def test_key_falls_back_to_environment(server: RecordingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_key_falls_back_to_environment(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_fromenv")
     async with AsyncClerk(server_url=server.url) as clerk:
         await sent(clerk.users.unban("user_1"))
@@ -240,7 +270,9 @@ def test_every_method_has_precise_signature_and_docstring() -> None:
             paged += 1
         else:
             assert inspect.iscoroutinefunction(fn), f"{resource}.{method}"
-        assert not any(p.kind is p.VAR_KEYWORD or p.kind is p.VAR_POSITIONAL for p in params.values())
+        assert not any(
+            p.kind is p.VAR_KEYWORD or p.kind is p.VAR_POSITIONAL for p in params.values()
+        )
         for option in ("timeout", "retries", "extra_headers"):
             assert params[option].kind is inspect.Parameter.KEYWORD_ONLY
         doc = fn.__doc__ or ""
@@ -258,12 +290,16 @@ async def test_results_are_typed_structs(server: RecordingServer, clerk: AsyncCl
     assert msgspec.json.decode(msgspec.json.encode(users[0]))["id"] == "user_1"
 
 
-async def test_no_content_operations_return_none(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_no_content_operations_return_none(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/webhooks/svix", None, status=204)
     assert await clerk.webhooks.delete_svix_app() is None
 
 
-async def test_json_body_that_cannot_be_encoded_is_a_type_error(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_json_body_that_cannot_be_encoded_is_a_type_error(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     with pytest.raises(TypeError, match="cannot be encoded"):
         await clerk.users.update_metadata("user_1", public_metadata={"when": object()})
     assert server.requests == []

@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_regenerating_changes_nothing() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.generate", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -73,7 +76,10 @@ def test_webhook_payloads_cannot_be_mistaken_for_api_models() -> None:
     assert not set(models.__all__) & set(webhooks.__all__)
     payloads = [n for n in webhooks.__all__ if n[0].isupper() and not n.endswith("Event")]
     assert sorted(n for n in payloads if not n.endswith("EventData")) == [
-        "EVENT_TYPES", "EventAttributes", "SECRET_ENV", "WebhookVerificationError",
+        "EVENT_TYPES",
+        "EventAttributes",
+        "SECRET_ENV",
+        "WebhookVerificationError",
         "WebhookVerifier",
     ]
 
@@ -112,24 +118,44 @@ def run_generator_on(spec: dict[str, Any], names: str, tmp_path: Path) -> str:
 
 
 def tiny_spec(deleted_fields: dict[str, Any]) -> dict[str, Any]:
-    thing = {"type": "object", "properties": {
-        "object": {"type": "string", "enum": ["thing"]}, "id": {"type": "string"},
-        "size": {"type": "integer"}}}
-    deleted = {"type": "object", "required": ["object"], "properties": {
-        "object": {"type": "string", "enum": ["thing"]}, **deleted_fields}}
+    thing = {
+        "type": "object",
+        "properties": {
+            "object": {"type": "string", "enum": ["thing"]},
+            "id": {"type": "string"},
+            "size": {"type": "integer"},
+        },
+    }
+    deleted = {
+        "type": "object",
+        "required": ["object"],
+        "properties": {"object": {"type": "string", "enum": ["thing"]}, **deleted_fields},
+    }
 
     def answer(schema: dict[str, Any]) -> dict[str, Any]:
         return {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
 
     return {
-        "paths": {"/things": {"get": {"responses": answer(thing)},
-                              "delete": {"responses": answer(deleted)}}},
-        "components": {"schemas": {"DeletedObject": {"type": "object", "required": ["object"],
-                                                     "properties": {
-                                                         "object": {"type": "string"},
-                                                         "id": {"type": "string"},
-                                                         "deleted": {"type": "boolean"}}}},
-                       "parameters": {}},
+        "paths": {
+            "/things": {
+                "get": {"responses": answer(thing)},
+                "delete": {"responses": answer(deleted)},
+            }
+        },
+        "components": {
+            "schemas": {
+                "DeletedObject": {
+                    "type": "object",
+                    "required": ["object"],
+                    "properties": {
+                        "object": {"type": "string"},
+                        "id": {"type": "string"},
+                        "deleted": {"type": "boolean"},
+                    },
+                }
+            },
+            "parameters": {},
+        },
     }
 
 

@@ -16,6 +16,11 @@ class SessionRefresh(Model, kw_only=True):
     """Schema `SessionRefresh` of the Backend API. Returned by `sessions.refresh`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `token`, `cookies`.
+        jwt: String representing the encoded JSON Web Token (JWT) value.
+        cookies: Array of cookie directives.
     """
 
     object: Literal["token", "cookies"] | str | None = None
@@ -30,6 +35,11 @@ class Token(Model, kw_only=True):
     `sessions.create_token_from_template`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `token`.
+        jwt: String representing the encoded JSON Web Token (JWT) value.
     """
 
     object: Literal["token"] | str | None = None

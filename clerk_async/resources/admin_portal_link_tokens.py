@@ -57,20 +57,27 @@ class AdminPortalLinkTokensResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: body field `organization_id`.
-            it_contact_id: body field `it_contact_id`.
-            scopes: body field `scopes`; a list.
-            seconds_until_expiration: body field `seconds_until_expiration`; from 0 to 86400;
-                Clerk's default is `3600`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: Body field `organization_id`.
+            it_contact_id: Body field `it_contact_id`.
+            scopes: Body field `scopes`.
+            seconds_until_expiration: Body field `seconds_until_expiration`. From 0 to 86400.
+                Clerk's default: `3600`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AdminPortalLinkTokenWithSecret` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 409 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -84,7 +91,6 @@ class AdminPortalLinkTokensResource(Resource):
             retries=retries,
             extra_headers=extra_headers,
         )
-
 
     async def revoke(
         self,
@@ -103,25 +109,30 @@ class AdminPortalLinkTokensResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            admin_portal_link_token_id: fills `{adminPortalLinkTokenID}` in the path; must not
+            admin_portal_link_token_id: Fills `{adminPortalLinkTokenID}` in the path; must not
                 be empty.
-            revocation_reason: body field `revocation_reason`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            revocation_reason: Body field `revocation_reason`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AdminPortalLinkToken` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,
             (admin_portal_link_token_id,),
-            body={
-                "revocation_reason": revocation_reason,
-            },
+            body={"revocation_reason": revocation_reason},
             timeout=timeout,
             retries=retries,
             extra_headers=extra_headers,

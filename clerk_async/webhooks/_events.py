@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from typing_extensions import deprecated
+
 from ..models._base import Model
 
 __all__ = [
@@ -201,42 +203,54 @@ class OrganizationDomainDeletedEvent(TypedEvent, kw_only=True, tag="organization
     data: DeletedObjectEventData
 
 
-class OrganizationInvitationCreatedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.created"):
+class OrganizationInvitationCreatedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.created"
+):
     """`organizationInvitation.created`: organization invitation created."""
 
     type: ClassVar[str] = "organizationInvitation.created"
     data: OrganizationInvitationWithOrganizationEventData
 
 
-class OrganizationInvitationAcceptedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.accepted"):
+class OrganizationInvitationAcceptedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.accepted"
+):
     """`organizationInvitation.accepted`: organization invitation accepted."""
 
     type: ClassVar[str] = "organizationInvitation.accepted"
     data: OrganizationInvitationAcceptedEventData
 
 
-class OrganizationInvitationRevokedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.revoked"):
+class OrganizationInvitationRevokedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.revoked"
+):
     """`organizationInvitation.revoked`: organization invitation revoked."""
 
     type: ClassVar[str] = "organizationInvitation.revoked"
     data: OrganizationInvitationWithOrganizationEventData
 
 
-class OrganizationMembershipCreatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.created"):
+class OrganizationMembershipCreatedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.created"
+):
     """`organizationMembership.created`: organization membership created."""
 
     type: ClassVar[str] = "organizationMembership.created"
     data: OrganizationMembershipEventData
 
 
-class OrganizationMembershipUpdatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.updated"):
+class OrganizationMembershipUpdatedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.updated"
+):
     """`organizationMembership.updated`: organization membership updated."""
 
     type: ClassVar[str] = "organizationMembership.updated"
     data: OrganizationMembershipEventData
 
 
-class OrganizationMembershipDeletedEvent(TypedEvent, kw_only=True, tag="organizationMembership.deleted"):
+class OrganizationMembershipDeletedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.deleted"
+):
     """`organizationMembership.deleted`: organization membership deleted."""
 
     type: ClassVar[str] = "organizationMembership.deleted"
@@ -397,7 +411,9 @@ class SubscriptionItemEndedEvent(TypedEvent, kw_only=True, tag="subscriptionItem
     data: SubscriptionItemEventData
 
 
-class SubscriptionItemFreeTrialEndingEvent(TypedEvent, kw_only=True, tag="subscriptionItem.freeTrialEnding"):
+class SubscriptionItemFreeTrialEndingEvent(
+    TypedEvent, kw_only=True, tag="subscriptionItem.freeTrialEnding"
+):
     """`subscriptionItem.freeTrialEnding`: subscription Item Free Trial Ending."""
 
     type: ClassVar[str] = "subscriptionItem.freeTrialEnding"
@@ -572,20 +588,50 @@ EVENT_TYPES: dict[str, type[TypedEvent]] = {
 
 
 class EventAttributes(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """The event attributes.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        http_request: The HTTP request.
+    """
 
     http_request: EventAttributesHTTPRequestEventData | None = None
 
 
 class EventAttributesHTTPRequestEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """The HTTP request.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        client_ip: The client IP address.
+        user_agent: The user agent.
+    """
 
     client_ip: str | None = None
     user_agent: str | None = None
 
 
 class EmailEventData(Model, kw_only=True):
-    """Schema `EmailEventPayload` of the webhook events spec. The `data` of `email.created`."""
+    """Schema `EmailEventPayload` of the webhook events spec. The `data` of `email.created`.
+
+    Attributes:
+        id: The email ID.
+        object: The object type.
+        slug: The email slug.
+        from_email_name: The email name.
+        reply_to_email_name: The email reply to name.
+        to_email_address: The email to address.
+        email_address_id: Clerk's `email_address_id`.
+        user_id: Clerk's `user_id`.
+        subject: The email subject.
+        body: The email body in HTML format.
+        body_plain: The email body in plain text format.
+        status: The email status.
+        data: The email data.
+        delivered_by_clerk: Whether the email was delivered by Clerk.
+    """
 
     id: str | None = None
     object: str | None = None
@@ -606,6 +652,29 @@ class EmailEventData(Model, kw_only=True):
 class OrganizationEventData(Model, kw_only=True):
     """Schema `Organization` of the webhook events spec. The `data` of `organization.created`,
     `organization.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
     """
 
     object: Literal["organization"] | str | None = None
@@ -631,6 +700,13 @@ class OrganizationEventData(Model, kw_only=True):
 class DeletedObjectEventData(Model, kw_only=True):
     """Schema `DeletedObject` of the webhook events spec. The `data` of `organization.deleted`,
     `organizationDomain.deleted`, `permission.deleted`, `role.deleted`, `user.deleted`.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        slug: Clerk's `slug`.
+        deleted: Clerk's `deleted`.
+        external_id: Clerk's `external_id`.
     """
 
     object: str | None = None
@@ -641,15 +717,48 @@ class DeletedObjectEventData(Model, kw_only=True):
 
 
 class OrganizationDomainEventData(Model, kw_only=True):
-    """Schema `OrganizationDomain` of the webhook events spec. The `data` of
+    """An organization domain.
+
+    Schema `OrganizationDomain` of the webhook events spec. The `data` of
     `organizationDomain.created`, `organizationDomain.updated`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Always `organization_domain` Known values: `organization_domain`.
+        id: Unique identifier for the organization domain.
+        organization_id: Unique identifier for the organization.
+        name: Name of the organization domain.
+        enrollment_mode: Mode of enrollment for the domain. Known values: `manual_invitation`,
+            `automatic_invitation`, `automatic_suggestion`, `enterprise_sso`.
+        affiliation_email_address: Affiliation email address for the domain, if available.
+        affiliation_verification: Verification details for the user-facing affiliation between
+            the domain and the organization (e.g. affiliation_email_code).
+        ownership_verification: Verification details for the underlying DNS domain ownership
+            proof (TXT challenge or dashboard override). Null until ownership has been
+            attempted.
+        verification: Deprecated alias for `affiliation_verification`. Kept for backward
+            compatibility on the current API version; will be removed in the next API version.
+            Prefer `affiliation_verification`.
+        total_pending_invitations: Total number of pending invitations associated with this
+            domain.
+        total_pending_suggestions: Total number of pending suggestions associated with this
+            domain.
+        public_organization_data: Public organization data associated with this domain.
+        created_at: Unix timestamp when the domain was created.
+        updated_at: Unix timestamp of the last update to the domain.
     """
 
     object: Literal["organization_domain"] | str | None = None
     id: str | None = None
     organization_id: str | None = None
     name: str | None = None
-    enrollment_mode: Literal["manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"] | str | None = None
+    enrollment_mode: (
+        Literal[
+            "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
+        ]
+        | str
+        | None
+    ) = None
     affiliation_email_address: str | None = None
     affiliation_verification: OrganizationDomainAffiliationVerificationEventData | None = None
     ownership_verification: OrganizationDomainOwnershipVerificationEventData | None = None
@@ -662,7 +771,20 @@ class OrganizationDomainEventData(Model, kw_only=True):
 
 
 class OrganizationDomainAffiliationVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Verification details for the user-facing affiliation between the domain and the
+    organization (e.g. affiliation_email_code).
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -672,7 +794,20 @@ class OrganizationDomainAffiliationVerificationEventData(Model, kw_only=True):
 
 
 class OrganizationDomainOwnershipVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Verification details for the underlying DNS domain ownership proof (TXT challenge or
+    dashboard override). Null until ownership has been attempted.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -682,7 +817,19 @@ class OrganizationDomainOwnershipVerificationEventData(Model, kw_only=True):
 
 
 class OrganizationDomainVerificationEventData(Model, kw_only=True):
-    """Schema `OrganizationDomainVerification` of the webhook events spec."""
+    """The verification object from an organization domain.
+
+    Schema `OrganizationDomainVerification` of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -692,7 +839,17 @@ class OrganizationDomainVerificationEventData(Model, kw_only=True):
 
 
 class OrganizationDomainPublicOrganizationDataEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Public organization data associated with this domain.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -702,8 +859,27 @@ class OrganizationDomainPublicOrganizationDataEventData(Model, kw_only=True):
 
 
 class OrganizationInvitationWithOrganizationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec. The `data` of `organizationInvitation.created`,
-    `organizationInvitation.revoked`.
+    """An inline schema of the webhook events spec. The `data` of
+    `organizationInvitation.created`, `organizationInvitation.revoked`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        data: Clerk's `data`.
     """
 
     object: Literal["organization_invitation"] | str | None = None
@@ -725,7 +901,18 @@ class OrganizationInvitationWithOrganizationEventData(Model, kw_only=True):
 
 
 class OrganizationInvitationPublicUserDataEventData(Model, kw_only=True):
-    """Schema `OrganizationInvitationPublicUserData` of the webhook events spec."""
+    """An organization inviter's public user data.
+
+    Schema `OrganizationInvitationPublicUserData` of the webhook events spec.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
+    """
 
     user_id: str | None = None
     first_name: str | None = None
@@ -736,13 +923,25 @@ class OrganizationInvitationPublicUserDataEventData(Model, kw_only=True):
 
 
 class OrganizationInvitationWithOrganizationDataEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        public_organization_data: Clerk's `public_organization_data`.
+    """
 
     public_organization_data: OrganizationInvitationPublicOrganizationDataEventData | None = None
 
 
 class OrganizationInvitationPublicOrganizationDataEventData(Model, kw_only=True):
-    """Schema `OrganizationInvitationPublicOrganizationData` of the webhook events spec."""
+    """Schema `OrganizationInvitationPublicOrganizationData` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -754,6 +953,26 @@ class OrganizationInvitationPublicOrganizationDataEventData(Model, kw_only=True)
 class OrganizationInvitationAcceptedEventData(Model, kw_only=True):
     """Schema `OrganizationInvitationAcceptedPayload` of the webhook events spec. The `data` of
     `organizationInvitation.accepted`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        user_id: The ID of the user that accepted the invitation.
+        data: Clerk's `data`.
     """
 
     object: Literal["organization_invitation"] | str | None = None
@@ -776,9 +995,27 @@ class OrganizationInvitationAcceptedEventData(Model, kw_only=True):
 
 
 class OrganizationMembershipEventData(Model, kw_only=True):
-    """Schema `OrganizationMembership` of the webhook events spec. The `data` of
+    """A user's membership in an organization.
+
+    Schema `OrganizationMembership` of the webhook events spec. The `data` of
     `organizationMembership.created`, `organizationMembership.updated`,
     `organizationMembership.deleted`.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_membership`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        permissions: Clerk's `permissions`.
+        public_metadata: Metadata saved on the organization membership, accessible from both
+            Frontend and Backend APIs.
+        private_metadata: Metadata saved on the organization membership, accessible only from
+            the Backend API.
+        organization: Clerk's `organization`.
+        public_user_data: An organization membership with public user data populated.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     id: str | None = None
@@ -795,7 +1032,31 @@ class OrganizationMembershipEventData(Model, kw_only=True):
 
 
 class OrganizationMembershipOrganizationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
+    """
 
     object: Literal["organization"] | str | None = None
     id: str | None = None
@@ -818,7 +1079,22 @@ class OrganizationMembershipOrganizationEventData(Model, kw_only=True):
 
 
 class OrganizationMembershipPublicUserDataEventData(Model, kw_only=True):
-    """Schema `OrganizationMembershipPublicUserData` of the webhook events spec."""
+    """An organization membership with public user data populated.
+
+    Schema `OrganizationMembershipPublicUserData` of the webhook events spec.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
+        username: Clerk's `username`.
+        banned: Clerk's `banned`.
+        deprovisioned: Clerk's `deprovisioned`.
+    """
 
     user_id: str | None = None
     first_name: str | None = None
@@ -835,6 +1111,32 @@ class OrganizationMembershipPublicUserDataEventData(Model, kw_only=True):
 class PaymentAttemptEventData(Model, kw_only=True):
     """Schema `PaymentAttemptEventPayload` of the webhook events spec. The `data` of
     `paymentAttempt.created`, `paymentAttempt.updated`.
+
+    Attributes:
+        id: Unique identifier for the payment attempt.
+        instance_id: Unique identifier for the instance where this payment attempt occurred.
+        payment_id: Unique identifier for the associated payment record.
+        invoice_id: Unique identifier for the invoice associated with this payment.
+        statement_id: Unique identifier for the statement associated with this payment.
+        gateway_external_id: External identifier from the payment gateway for this payment
+            attempt.
+        status: Current status of the payment attempt (e.g., "pending", "paid", "failed") Known
+            values: `pending`, `paid`, `failed`.
+        created_at: Unix timestamp in milliseconds when the payment attempt was created.
+        updated_at: Unix timestamp in milliseconds when the payment attempt was last modified.
+        paid_at: Unix timestamp in milliseconds when the payment was successfully completed.
+            Null if payment has not been completed.
+        failed_at: Unix timestamp in milliseconds when the payment failed. Null if the payment
+            has not failed.
+        failed_reason: The reason the payment failed. Null if the payment has not failed.
+        billing_date: Unix timestamp in milliseconds representing the date this payment is being
+            billed for.
+        charge_type: The type of charge being processed. Known values: `checkout`, `recurring`.
+        payee: The payee this payment was made to.
+        payer: The payer that made the payment.
+        totals: The totals this payment was for.
+        payment_source: The payment method used to make the payment.
+        subscription_items: Array of subscription items associated with this payment attempt.
     """
 
     id: str | None = None
@@ -859,14 +1161,30 @@ class PaymentAttemptEventData(Model, kw_only=True):
 
 
 class PaymentAttemptFailedReasonEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """The reason the payment failed. Null if the payment has not failed.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        code: High-level error code categorizing the failure reason (e.g., "card_declined",
+            "insufficient_funds")
+        decline_code: Specific decline code from the payment processor providing detailed
+            failure information.
+    """
 
     code: str | None = None
     decline_code: str | None = None
 
 
 class BillingPayeeEventData(Model, kw_only=True):
-    """Schema `BillingPayee` of the webhook events spec."""
+    """Schema `BillingPayee` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the payee.
+        gateway_type: Payment gateway used by the payee.
+        gateway_external_id: External identifier from the payment gateway for the payee.
+        gateway_status: Current status of the payee in the payment gateway.
+    """
 
     id: str | None = None
     gateway_type: str | None = None
@@ -875,7 +1193,22 @@ class BillingPayeeEventData(Model, kw_only=True):
 
 
 class BillingPayerEventData(Model, kw_only=True):
-    """Schema `BillingPayerEventPayload` of the webhook events spec."""
+    """Schema `BillingPayerEventPayload` of the webhook events spec.
+
+    Attributes:
+        object: String representing the object's type. Known values: `commerce_payer`.
+        id: Unique identifier for the payer.
+        user_id: Unique identifier for the user (only populated for user payers)
+        first_name: First name of the user (only populated for user payers)
+        last_name: Last name of the user (only populated for user payers)
+        email: Email address of the payer.
+        organization_id: Unique identifier for the organization (only populated for organization
+            payers)
+        organization_name: Name of the organization (only populated for organization payers)
+        image_url: URL of the profile image for the payer (user avatar or organization logo)
+        created_at: Unix timestamp in milliseconds when the payer was created.
+        updated_at: Unix timestamp in milliseconds when the payer was last modified.
+    """
 
     object: Literal["commerce_payer"] | str | None = None
     id: str | None = None
@@ -891,7 +1224,14 @@ class BillingPayerEventData(Model, kw_only=True):
 
 
 class BillingTotalsEventData(Model, kw_only=True):
-    """Schema `BillingTotals` of the webhook events spec."""
+    """Schema `BillingTotals` of the webhook events spec.
+
+    Attributes:
+        subtotal: Total amount before taxes and fees.
+        tax_total: Total amount of taxes applied.
+        grand_total: Final total amount including taxes and fees.
+        per_unit_totals: Breakdown of per-unit charges.
+    """
 
     subtotal: BillingAmountEventData | None = None
     tax_total: BillingAmountEventData | None = None
@@ -900,7 +1240,14 @@ class BillingTotalsEventData(Model, kw_only=True):
 
 
 class BillingAmountEventData(Model, kw_only=True):
-    """Schema `BillingAmount` of the webhook events spec."""
+    """Schema `BillingAmount` of the webhook events spec.
+
+    Attributes:
+        amount: Amount in the smallest denomination of the currency (e.g., cents for USD)
+        amount_formatted: Human-readable formatted amount string (e.g., "$10.99")
+        currency: Three-letter ISO 4217 currency code (e.g., "USD")
+        currency_symbol: Currency symbol for display (e.g., "$")
+    """
 
     amount: int | None = None
     amount_formatted: str | None = None
@@ -909,7 +1256,15 @@ class BillingAmountEventData(Model, kw_only=True):
 
 
 class BillingUnitTotalEventData(Model, kw_only=True):
-    """Schema `BillingUnitTotal` of the webhook events spec."""
+    """Schema `BillingUnitTotal` of the webhook events spec.
+
+    Attributes:
+        name: Type of unit charged (e.g "seats")
+        amount: Price per unit in smallest currency unit.
+        quantity: Number of units at this price. Null indicates unlimited units.
+        total: Total charge for these units (amount x quantity)
+        currency: Clerk's `currency`.
+    """
 
     name: str | None = None
     amount: int | None = None
@@ -919,7 +1274,21 @@ class BillingUnitTotalEventData(Model, kw_only=True):
 
 
 class BillingPaymentSourceEventData(Model, kw_only=True):
-    """Schema `BillingPaymentSource` of the webhook events spec."""
+    """Schema `BillingPaymentSource` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the payment source.
+        gateway: Payment gateway used for processing (e.g., "stripe")
+        gateway_external_id: Payment gateway's unique identifier for this payment source.
+        gateway_external_account_id: External account identifier from the payment gateway. May
+            be null for some payment methods.
+        payment_method: Type of payment method (e.g., "card") Known values: `link`, `card`.
+        status: Current status of the payment source. Known values: `active`, `disconnected`.
+        card_type: Type of card when payment method is "card" (e.g., "visa", "mastercard"). Null
+            for non-card payment methods.
+        last4: Last 4 digits of the card number when payment method is "card". Null for non-card
+            payment methods.
+    """
 
     id: str | None = None
     gateway: str | None = None
@@ -932,11 +1301,45 @@ class BillingPaymentSourceEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemEventData(Model, kw_only=True):
-    """Schema `BillingSubscriptionItem` of the webhook events spec."""
+    """Schema `BillingSubscriptionItem` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the subscription item.
+        object: String representing the object's type. Known values:
+            `commerce_subscription_item`.
+        status: Current status of the subscription item. Known values: `abandoned`, `active`,
+            `canceled`, `ended`, `expired`, `incomplete`, `past_due`, `upcoming`.
+        created_at: Unix timestamp in milliseconds when the subscription item was created.
+        updated_at: Unix timestamp in milliseconds when the subscription item was most recently
+            updated.
+        period_start: Unix timestamp in milliseconds when the subscription item period started.
+        period_end: Unix timestamp in milliseconds when the subscription item period ended.
+        interval: How frequently the payer will be charged while this subscription item is
+            active. Known values: `month`, `annual`.
+        plan_id: Unique identifier for the plan associated with this subscription item.
+        plan: Details of the plan associated with this subscription item.
+        payer: The payer responsible for this subscription item.
+        subscription_id: The identifier of the subscription this subscription item belongs to.
+        credit: Proration-only credit. Use credits instead.
+        credits: Unified credits breakdown including proration and account credits.
+    """
 
     id: str | None = None
     object: Literal["commerce_subscription_item"] | str | None = None
-    status: Literal["abandoned", "active", "canceled", "ended", "expired", "incomplete", "past_due", "upcoming"] | str | None = None
+    status: (
+        Literal[
+            "abandoned",
+            "active",
+            "canceled",
+            "ended",
+            "expired",
+            "incomplete",
+            "past_due",
+            "upcoming",
+        ]
+        | str
+        | None
+    ) = None
     created_at: int | None = None
     updated_at: int | None = None
     period_start: int | None = None
@@ -951,7 +1354,19 @@ class BillingSubscriptionItemEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemPlanEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Details of the plan associated with this subscription item.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the plan.
+        slug: URL-friendly identifier for the plan.
+        name: Display name of the plan.
+        is_recurring: Whether this plan charges on a recurring basis.
+        amount: Billing amount in the smallest denomination of the currency for the subscription
+            item's billing period (month or annual)
+        currency: Three-letter ISO 4217 currency code for this plan's pricing.
+    """
 
     id: str | None = None
     slug: str | None = None
@@ -961,8 +1376,20 @@ class BillingSubscriptionItemPlanEventData(Model, kw_only=True):
     currency: str | None = None
 
 
+@deprecated("Deprecated by Clerk: this model may be removed.", category=None)
 class BillingSubscriptionItemCreditEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Proration-only credit. Use credits instead.
+
+    An inline schema of the webhook events spec.
+
+    Deprecated by Clerk: this model may be removed.
+
+    Attributes:
+        amount: Proration credit amount.
+        cycle_days_remaining: Number of days remaining in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_remaining_percent: Percentage of the billing cycle remaining (0.0 to 1.0)
+    """
 
     amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
@@ -971,7 +1398,15 @@ class BillingSubscriptionItemCreditEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemCreditsEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Unified credits breakdown including proration and account credits.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        proration: Proration credit details, present when switching plans mid-cycle.
+        payer: Account credit details, present when the account has a credit balance.
+        total: Total combined credit amount applied.
+    """
 
     proration: BillingSubscriptionItemCreditsProrationEventData | None = None
     payer: BillingSubscriptionItemCreditsPayerEventData | None = None
@@ -979,7 +1414,16 @@ class BillingSubscriptionItemCreditsEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemCreditsProrationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Proration credit details, present when switching plans mid-cycle.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        amount: Proration credit amount.
+        cycle_days_remaining: Number of days remaining in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_remaining_percent: Percentage of the billing cycle remaining (0.0 to 1.0)
+    """
 
     amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
@@ -988,7 +1432,14 @@ class BillingSubscriptionItemCreditsProrationEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemCreditsPayerEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Account credit details, present when the account has a credit balance.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        applied_amount: Amount of account credit applied to this charge.
+        remaining_balance: Remaining account credit balance after this charge.
+    """
 
     applied_amount: BillingAmountEventData | None = None
     remaining_balance: BillingAmountEventData | None = None
@@ -997,6 +1448,16 @@ class BillingSubscriptionItemCreditsPayerEventData(Model, kw_only=True):
 class PermissionEventData(Model, kw_only=True):
     """Schema `Permission` of the webhook events spec. The `data` of `permission.created`,
     `permission.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `permission`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        type: Clerk's `type`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["permission"] | str | None = None
@@ -1010,7 +1471,19 @@ class PermissionEventData(Model, kw_only=True):
 
 
 class RoleEventData(Model, kw_only=True):
-    """Schema `Role` of the webhook events spec. The `data` of `role.created`, `role.updated`."""
+    """Schema `Role` of the webhook events spec. The `data` of `role.created`, `role.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        is_creator_eligible: Whether this role is eligible to be an organization creator role.
+        permissions: Clerk's `permissions`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["role"] | str | None = None
     id: str | None = None
@@ -1026,6 +1499,24 @@ class RoleEventData(Model, kw_only=True):
 class SessionWithUserEventData(Model, kw_only=True):
     """Schema `SessionEventPayload` of the webhook events spec. The `data` of `session.created`,
     `session.pending`, `session.ended`, `session.removed`, `session.revoked`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `session`.
+        id: Clerk's `id`.
+        user_id: Clerk's `user_id`.
+        client_id: Clerk's `client_id`.
+        actor: Clerk's `actor`.
+        status: Clerk's `status`. Known values: `active`, `revoked`, `ended`, `expired`,
+            `removed`, `abandoned`, `replaced`.
+        last_active_organization_id: Clerk's `last_active_organization_id`.
+        last_active_at: Clerk's `last_active_at`.
+        latest_activity: Clerk's `latest_activity`.
+        expire_at: Unix timestamp of expiration.
+        abandon_at: Unix timestamp of abandonment.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        user: Clerk's `user`.
     """
 
     object: Literal["session"] | str | None = None
@@ -1033,7 +1524,11 @@ class SessionWithUserEventData(Model, kw_only=True):
     user_id: str | None = None
     client_id: str | None = None
     actor: dict[str, Any] | None = None
-    status: Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"] | str | None = None
+    status: (
+        Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"]
+        | str
+        | None
+    ) = None
     last_active_organization_id: str | None = None
     last_active_at: int | None = None
     latest_activity: SessionActivityResponseEventData | None = None
@@ -1045,7 +1540,19 @@ class SessionWithUserEventData(Model, kw_only=True):
 
 
 class SessionActivityResponseEventData(Model, kw_only=True):
-    """Schema `SessionActivityResponse` of the webhook events spec."""
+    """Schema `SessionActivityResponse` of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        device_type: Clerk's `device_type`.
+        is_mobile: Clerk's `is_mobile`.
+        browser_name: Clerk's `browser_name`.
+        browser_version: Clerk's `browser_version`.
+        ip_address: Clerk's `ip_address`.
+        city: Clerk's `city`.
+        country: Clerk's `country`.
+    """
 
     object: str | None = None
     id: str | None = None
@@ -1059,7 +1566,67 @@ class SessionActivityResponseEventData(Model, kw_only=True):
 
 
 class UserEventData(Model, kw_only=True):
-    """Schema `User` of the webhook events spec. The `data` of `user.created`, `user.updated`."""
+    """Schema `User` of the webhook events spec. The `data` of `user.created`, `user.updated`.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `user`.
+        external_id: Clerk's `external_id`.
+        primary_email_address_id: Clerk's `primary_email_address_id`.
+        primary_phone_number_id: Clerk's `primary_phone_number_id`.
+        primary_web3_wallet_id: Clerk's `primary_web3_wallet_id`.
+        username: Clerk's `username`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        locale: Clerk's `locale`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        unsafe_metadata: Clerk's `unsafe_metadata`.
+        email_addresses: Clerk's `email_addresses`.
+        phone_numbers: Clerk's `phone_numbers`.
+        web3_wallets: Clerk's `web3_wallets`.
+        passkeys: Clerk's `passkeys`.
+        password_enabled: Clerk's `password_enabled`.
+        two_factor_enabled: Clerk's `two_factor_enabled`.
+        totp_enabled: Clerk's `totp_enabled`.
+        backup_code_enabled: Clerk's `backup_code_enabled`.
+        mfa_enabled_at: Unix timestamp of when MFA was last enabled for this user. It should be
+            noted that this field is not nullified if MFA is disabled.
+        mfa_disabled_at: Unix timestamp of when MFA was last disabled for this user. It should
+            be noted that this field is not nullified if MFA is enabled again.
+        password_last_updated_at: Unix timestamp of when the user's password was last updated.
+        external_accounts: Clerk's `external_accounts`.
+        saml_accounts: Clerk's `saml_accounts`.
+        enterprise_accounts: Clerk's `enterprise_accounts`.
+        organization_memberships: Clerk's `organization_memberships`.
+        last_sign_in_at: Unix timestamp of last sign-in.
+        banned: Flag to denote whether user is banned or not.
+        locked: Flag to denote whether user is currently locked, i.e. restricted from signing in
+            or not.
+        deprovisioned: Flag to denote whether user has been deprovisioned and is restricted from
+            signing in.
+        lockout_expires_in_seconds: The number of seconds remaining until the lockout period
+            expires for a locked user. A null value for a locked user indicates that lockout
+            never expires.
+        verification_attempts_remaining: The number of verification attempts remaining until the
+            user is locked. Null if account lockout is not enabled. Note: if a user is locked
+            explicitly via the Backend API, they may still have verification attempts remaining.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        delete_self_enabled: If enabled, user can delete themselves via FAPI.
+        create_organization_enabled: If enabled, user can create organizations via FAPI.
+        create_organizations_limit: The maximum number of organizations the user can create. 0
+            means unlimited.
+        last_active_at: Unix timestamp of the latest session activity, with day precision.
+        legal_accepted_at: Unix timestamp of when the user accepted the legal requirements.
+        bypass_client_trust: When set to `true`, the user will bypass Device Trust checks during
+            sign-in. Clerk's default: `false`.
+        scim: Clerk's `scim`.
+    """
 
     id: str | None = None
     object: Literal["user"] | str | None = None
@@ -1110,7 +1677,21 @@ class UserEventData(Model, kw_only=True):
 
 
 class EmailAddressEventData(Model, kw_only=True):
-    """Schema `EmailAddress` of the webhook events spec."""
+    """Schema `EmailAddress` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `email_address`.
+        email_address: Clerk's `email_address`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        matches_sso_connection: Indicates whether this email address domain matches an active
+            enterprise connection.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["email_address"] | str | None = None
@@ -1124,10 +1705,39 @@ class EmailAddressEventData(Model, kw_only=True):
 
 
 class EmailAddressVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
 
-    object: Literal["verification_otp", "verification_admin", "verification_from_oauth", "verification_ticket", "verification_saml", "verification_email_link", "verification_scim"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`,
+            `verification_from_oauth`, `verification_ticket`, `verification_saml`,
+            `verification_email_link`, `verification_scim`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+        error: Clerk's `error`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+    """
+
+    object: (
+        Literal[
+            "verification_otp",
+            "verification_admin",
+            "verification_from_oauth",
+            "verification_ticket",
+            "verification_saml",
+            "verification_email_link",
+            "verification_scim",
+        ]
+        | str
+        | None
+    ) = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
@@ -1138,7 +1748,14 @@ class EmailAddressVerificationEventData(Model, kw_only=True):
 
 
 class APIErrorDetailEventData(Model, kw_only=True):
-    """Schema `ClerkError` of the webhook events spec."""
+    """Schema `ClerkError` of the webhook events spec.
+
+    Attributes:
+        message: Clerk's `message`.
+        long_message: Clerk's `long_message`.
+        code: Clerk's `code`.
+        meta: Clerk's `meta`.
+    """
 
     message: str | None = None
     long_message: str | None = None
@@ -1147,14 +1764,34 @@ class APIErrorDetailEventData(Model, kw_only=True):
 
 
 class IdentificationLinkEventData(Model, kw_only=True):
-    """Schema `IdentificationLink` of the webhook events spec."""
+    """Schema `IdentificationLink` of the webhook events spec.
+
+    Attributes:
+        type: Clerk's `type`.
+        id: Clerk's `id`.
+    """
 
     type: str | None = None
     id: str | None = None
 
 
 class PhoneNumberEventData(Model, kw_only=True):
-    """Schema `PhoneNumber` of the webhook events spec."""
+    """Schema `PhoneNumber` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `phone_number`.
+        phone_number: Clerk's `phone_number`.
+        reserved_for_second_factor: Clerk's `reserved_for_second_factor`.
+        default_second_factor: Clerk's `default_second_factor`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        backup_codes: Clerk's `backup_codes`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["phone_number"] | str | None = None
@@ -1170,11 +1807,24 @@ class PhoneNumberEventData(Model, kw_only=True):
 
 
 class PhoneNumberVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `phone_code`, `email_code`,
+            `reset_password_email_code`, `admin`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_otp", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None = None
+    strategy: (
+        Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None
+    ) = None
     attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
@@ -1182,7 +1832,17 @@ class PhoneNumberVerificationEventData(Model, kw_only=True):
 
 
 class Web3WalletEventData(Model, kw_only=True):
-    """Schema `Web3Wallet` of the webhook events spec."""
+    """Schema `Web3Wallet` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `web3_wallet`.
+        web3_wallet: Clerk's `web3_wallet`.
+        verification: Clerk's `verification`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["web3_wallet"] | str | None = None
@@ -1193,11 +1853,35 @@ class Web3WalletEventData(Model, kw_only=True):
 
 
 class Web3WalletVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_web3`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `web3_metamask_signature`,
+            `web3_base_signature`, `web3_coinbase_wallet_signature`,
+            `web3_okx_wallet_signature`, `web3_solana_signature`, `admin`.
+        nonce: Clerk's `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_web3", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature", "admin"] | str | None = None
+    strategy: (
+        Literal[
+            "web3_metamask_signature",
+            "web3_base_signature",
+            "web3_coinbase_wallet_signature",
+            "web3_okx_wallet_signature",
+            "web3_solana_signature",
+            "admin",
+        ]
+        | str
+        | None
+    ) = None
     nonce: str | None = None
     message: str | None = None
     attempts: int | None = None
@@ -1206,7 +1890,16 @@ class Web3WalletVerificationEventData(Model, kw_only=True):
 
 
 class PasskeyEventData(Model, kw_only=True):
-    """Schema `Passkey` of the webhook events spec."""
+    """Schema `Passkey` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `passkey`.
+        name: Clerk's `name`.
+        last_used_at: Unix timestamp of when the passkey was last used.
+        verification: Clerk's `verification`.
+    """
 
     id: str | None = None
     object: Literal["passkey"] | str | None = None
@@ -1216,7 +1909,18 @@ class PasskeyEventData(Model, kw_only=True):
 
 
 class VerificationPasskeyEventData(Model, kw_only=True):
-    """Schema `verification_passkey` of the webhook events spec."""
+    """Schema `verification_passkey` of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_passkey`.
+        status: Clerk's `status`. Known values: `verified`.
+        strategy: Clerk's `strategy`. Known values: `passkey`.
+        nonce: Clerk's `nonce`. Known values: `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_passkey"] | str | None = None
     status: Literal["verified"] | str | None = None
@@ -1229,7 +1933,32 @@ class VerificationPasskeyEventData(Model, kw_only=True):
 
 
 class ExternalAccountWithVerificationEventData(Model, kw_only=True):
-    """Schema `ExternalAccountWithVerification` of the webhook events spec."""
+    """Schema `ExternalAccountWithVerification` of the webhook events spec.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `external_account`, `facebook_account`, `google_account`.
+        id: Clerk's `id`.
+        provider: Clerk's `provider`.
+        identification_id: Clerk's `identification_id`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        approved_scopes: Clerk's `approved_scopes`.
+        email_address: Clerk's `email_address`.
+        email_address_verified: Whether the email was verified by the OAuth provider at creation
+            time. null = unknown (pre-migration data or custom OAuth providers), true = provider
+            confirmed email was verified, false = provider confirmed email was NOT verified.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        avatar_url: Please use `image_url` instead.
+        image_url: Clerk's `image_url`.
+        username: Clerk's `username`.
+        phone_number: Clerk's `phone_number`.
+        public_metadata: Clerk's `public_metadata`.
+        label: Clerk's `label`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+        verification: Clerk's `verification`.
+    """
 
     object: Literal["external_account", "facebook_account", "google_account"] | str | None = None
     id: str | None = None
@@ -1253,10 +1982,25 @@ class ExternalAccountWithVerificationEventData(Model, kw_only=True):
 
 
 class ExternalAccountWithVerificationVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_oauth`,
+            `verification_google_one_tap`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_oauth", "verification_google_one_tap"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetailEventData | None = None
@@ -1266,7 +2010,23 @@ class ExternalAccountWithVerificationVerificationEventData(Model, kw_only=True):
 
 
 class SAMLAccountEventData(Model, kw_only=True):
-    """Schema `SAMLAccount` of the webhook events spec."""
+    """Schema `SAMLAccount` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `saml_account`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: Clerk's `provider_user_id`.
+        last_authenticated_at: Unix timestamp of last authentication.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        saml_connection: Clerk's `saml_connection`.
+    """
 
     id: str | None = None
     object: Literal["saml_account"] | str | None = None
@@ -1283,10 +2043,24 @@ class SAMLAccountEventData(Model, kw_only=True):
 
 
 class SAMLAccountVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_saml`, `verification_ticket`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`. Known values: `saml`, `ticket`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_saml", "verification_ticket"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: Literal["saml", "ticket"] | str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetailEventData | None = None
@@ -1296,7 +2070,22 @@ class SAMLAccountVerificationEventData(Model, kw_only=True):
 
 
 class SAMLAccountConnectionEventData(Model, kw_only=True):
-    """Schema `SAMLAccountConnection` of the webhook events spec."""
+    """Schema `SAMLAccountConnection` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        provider: Clerk's `provider`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -1313,7 +2102,25 @@ class SAMLAccountConnectionEventData(Model, kw_only=True):
 
 
 class EnterpriseAccountEventData(Model, kw_only=True):
-    """Schema `EnterpriseAccount` of the webhook events spec."""
+    """Schema `EnterpriseAccount` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `enterprise_account`.
+        protocol: The authentication protocol used to sign in. Known values: `oauth`, `saml`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        enterprise_connection_id: Clerk's `enterprise_connection_id`.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        enterprise_connection: Clerk's `enterprise_connection`.
+        last_authenticated_at: Unix timestamp of last authentication.
+    """
 
     id: str | None = None
     object: Literal["enterprise_account"] | str | None = None
@@ -1332,10 +2139,27 @@ class EnterpriseAccountEventData(Model, kw_only=True):
 
 
 class EnterpriseAccountVerificationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
 
-    object: Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None = None
-    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = None
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_ticket`, `verification_saml`,
+            `verification_oauth`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `expired`, `failed`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+    """
+
+    object: (
+        Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None
+    ) = None
+    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
@@ -1345,7 +2169,24 @@ class EnterpriseAccountVerificationEventData(Model, kw_only=True):
 
 
 class EnterpriseAccountConnectionEventData(Model, kw_only=True):
-    """Schema `EnterpriseAccountConnection` of the webhook events spec."""
+    """Schema `EnterpriseAccountConnection` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        protocol: Clerk's `protocol`.
+        provider: Clerk's `provider`.
+        name: Clerk's `name`.
+        logo_public_url: Clerk's `logo_public_url`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     id: str | None = None
     protocol: str | None = None
@@ -1364,7 +2205,13 @@ class EnterpriseAccountConnectionEventData(Model, kw_only=True):
 
 
 class UserSCIMEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        directory_id: The ID of the directory the user is provisioned from.
+        directory_enabled: Whether the directory is currently enabled. Omitted when false.
+        external_id: The user's external ID as reported by the directory, if any.
+    """
 
     directory_id: str | None = None
     directory_enabled: bool | None = None
@@ -1372,7 +2219,22 @@ class UserSCIMEventData(Model, kw_only=True):
 
 
 class SMSEventData(Model, kw_only=True):
-    """Schema `SmsEventPayload` of the webhook events spec. The `data` of `sms.created`."""
+    """Schema `SmsEventPayload` of the webhook events spec. The `data` of `sms.created`.
+
+    Attributes:
+        object: The object type.
+        id: The SMS message ID.
+        slug: The SMS message slug.
+        from_phone_number: The SMS message from phone number.
+        to_phone_number: The SMS message to phone number.
+        phone_number_id: The phone number ID.
+        user_id: The user ID.
+        message: The SMS message.
+        status: The SMS message status.
+        data: The SMS message data.
+        delivered_by_clerk: Whether the SMS message was delivered by Clerk.
+        created_at_ms: Unix timestamp of creation.
+    """
 
     object: str | None = None
     id: str | None = None
@@ -1392,11 +2254,37 @@ class SubscriptionEventData(Model, kw_only=True):
     """Schema `SubscriptionEventPayload` of the webhook events spec. The `data` of
     `subscription.created`, `subscription.updated`, `subscription.active`,
     `subscription.pastDue`.
+
+    Attributes:
+        object: String representing the object's type. Known values: `commerce_subscription`.
+        id: Unique identifier for the subscription.
+        status: Current status of the subscription. Known values: `ended`, `canceled`,
+            `abandoned`, `past_due`, `active`, `incomplete`.
+        active_at: Unix timestamp in milliseconds when the subscription became active. Null if
+            subscription has never been active.
+        canceled_at: Unix timestamp in milliseconds when the subscription was canceled. Null if
+            not canceled.
+        created_at: Unix timestamp in milliseconds when the subscription was created.
+        ended_at: Unix timestamp in milliseconds when the subscription ended. Null if
+            subscription has not ended.
+        past_due_at: Unix timestamp in milliseconds when the subscription became past due. Null
+            if subscription is not past due.
+        updated_at: Unix timestamp in milliseconds when the subscription was last modified.
+        latest_payment_id: Unique identifier for the most recent payment attempt associated with
+            this subscription.
+        payer_id: Unique identifier for the payer responsible for this subscription.
+        payer: Detailed information about the payer responsible for this subscription.
+        payment_source_id: Unique identifier for the payment method used to process charges for
+            this subscription.
+        items: Array of subscription items that make up this subscription, each representing the
+            period of time a subscription was in a given state.
     """
 
     object: Literal["commerce_subscription"] | str | None = None
     id: str | None = None
-    status: Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | str | None = None
+    status: (
+        Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | str | None
+    ) = None
     active_at: int | None = None
     canceled_at: int | None = None
     created_at: int | None = None
@@ -1415,11 +2303,45 @@ class SubscriptionItemEventData(Model, kw_only=True):
     `subscriptionItem.abandoned`, `subscriptionItem.active`, `subscriptionItem.canceled`,
     `subscriptionItem.ended`, `subscriptionItem.freeTrialEnding`, `subscriptionItem.incomplete`,
     `subscriptionItem.pastDue`, `subscriptionItem.upcoming`, `subscriptionItem.updated`.
+
+    Attributes:
+        object: Object type identifier for webhook events. Known values:
+            `commerce_subscription_item`.
+        id: Unique identifier for the subscription item.
+        status: Current status of the subscription item. * abandoned: a subscription item that
+            was scheduled and superseded before it started. * active: the subscription item
+            describing the current state of the subscription. * canceled: a subscription item
+            that will end at the end of the current billing period. * ended: a subscription item
+            that was active and is no longer active. * incomplete: a subscription item that
+            requires more user action before it can be active. * past_due: a subscription item
+            that a payment is overdue on. * upcoming: a subscription item that is scheduled to
+            start but has not started yet. Known values: `abandoned`, `active`, `canceled`,
+            `ended`, `incomplete`, `past_due`, `upcoming`.
+        is_free_trial: Whether this subscription item is currently in a free-trial period.
+        created_at: Unix timestamp in milliseconds when the subscription item was created.
+        updated_at: Unix timestamp in milliseconds when the subscription item was last modified.
+        period_start: Unix timestamp in milliseconds when the subscription item period starts
+            and becomes active.
+        period_end: Unix timestamp in milliseconds when the subscription item period ends. The
+            field is null for default plan subscription items.
+        interval: Billing interval for this subscription item (e.g., "month", "annual")
+        plan_id: Unique identifier for the plan associated with this subscription item.
+        plan: Detailed information about the plan associated with this subscription item.
+        payer: Detailed information about the payer responsible for this subscription item. Only
+            populated when this item is sent as a standalone event, null when included within a
+            subscription event.
+        subscription_id: Unique identifier for the parent subscription. Only populated when this
+            item is sent as a standalone event, null when included within a subscription event.
+        seats: Seat entitlement for this subscription item.
     """
 
     object: Literal["commerce_subscription_item"] | str | None = None
     id: str | None = None
-    status: Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"] | str | None = None
+    status: (
+        Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"]
+        | str
+        | None
+    ) = None
     is_free_trial: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
@@ -1434,7 +2356,20 @@ class SubscriptionItemEventData(Model, kw_only=True):
 
 
 class SubscriptionItemPlanEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """Detailed information about the plan associated with this subscription item.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the plan.
+        slug: URL-friendly identifier for the plan.
+        name: Display name of the plan.
+        is_recurring: Whether this plan charges on a recurring basis.
+        amount: Plan amount in the smallest currency unit (e.g., cents for USD)
+        currency: Three-letter ISO 4217 currency code for this plan's pricing (e.g., "USD")
+        unit_prices: Tiered unit pricing for this plan. Only present for plans with unit-based
+            pricing.
+    """
 
     id: str | None = None
     slug: str | None = None
@@ -1446,7 +2381,13 @@ class SubscriptionItemPlanEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemEventPlanUnitPriceEventData(Model, kw_only=True):
-    """Schema `BillingSubscriptionItemEventPlanUnitPrice` of the webhook events spec."""
+    """Schema `BillingSubscriptionItemEventPlanUnitPrice` of the webhook events spec.
+
+    Attributes:
+        name: Name of the unit being priced (e.g., "seats")
+        block_size: Number of units per pricing block.
+        tiers: Pricing tiers sorted by starts_at_block.
+    """
 
     name: str | None = None
     block_size: int | None = None
@@ -1454,7 +2395,15 @@ class BillingSubscriptionItemEventPlanUnitPriceEventData(Model, kw_only=True):
 
 
 class BillingSubscriptionItemEventPlanUnitPriceTierEventData(Model, kw_only=True):
-    """Schema `BillingSubscriptionItemEventPlanUnitPriceTier` of the webhook events spec."""
+    """Schema `BillingSubscriptionItemEventPlanUnitPriceTier` of the webhook events spec.
+
+    Attributes:
+        starts_at_block: The block number at which this tier begins.
+        ends_after_block: The block number at which this tier ends. Null means this tier has no
+            upper bound (unlimited).
+        amount_per_block: Price per block in the smallest currency unit (e.g., cents for USD)
+        currency: Three letter ISO 4217 currency code for this tier's pricing (e.g., "USD")
+    """
 
     starts_at_block: int | None = None
     ends_after_block: int | None = None
@@ -1463,7 +2412,11 @@ class BillingSubscriptionItemEventPlanUnitPriceTierEventData(Model, kw_only=True
 
 
 class BillingSeatsEventData(Model, kw_only=True):
-    """Schema `BillingSeats` of the webhook events spec."""
+    """Schema `BillingSeats` of the webhook events spec.
+
+    Attributes:
+        quantity: Number of seats available. null means unlimited.
+    """
 
     quantity: int | None = None
 
@@ -1471,6 +2424,17 @@ class BillingSeatsEventData(Model, kw_only=True):
 class WaitlistEntryEventData(Model, kw_only=True):
     """Schema `WaitlistEntry` of the webhook events spec. The `data` of `waitlistEntry.created`,
     `waitlistEntry.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `waitlist_entry`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        status: Clerk's `status`. Known values: `pending`, `invited`, `rejected`, `completed`.
+        is_locked: Indicates if the waitlist entry is locked. Locked entries are being processed
+            in a batch action and are unavailable for other actions.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        invitation: Clerk's `invitation`.
     """
 
     object: Literal["waitlist_entry"] | str | None = None
@@ -1484,7 +2448,20 @@ class WaitlistEntryEventData(Model, kw_only=True):
 
 
 class WaitlistEntryInvitationEventData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        public_metadata: Clerk's `public_metadata`.
+        revoked: Clerk's `revoked`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`, `expired`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["invitation"] | str | None = None
     id: str | None = None

@@ -114,7 +114,8 @@ def assert_decoded(value: Any, raw: Any, path: str = "$") -> int:
         return count
     if isinstance(value, list):
         assert isinstance(raw, list) and len(value) == len(raw), path
-        return sum(assert_decoded(v, r, f"{path}[{i}]") for i, (v, r) in enumerate(zip(value, raw, strict=True)))
+        pairs = enumerate(zip(value, raw, strict=True))
+        return sum(assert_decoded(v, r, f"{path}[{i}]") for i, (v, r) in pairs)
     assert value == raw, path
     if not isinstance(value, float):  # a float field may receive a JSON integer
         assert type(value) is type(raw), path

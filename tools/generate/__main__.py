@@ -1,7 +1,7 @@
 """Regenerate `clerk_async/models` and `clerk_async/resources` from the vendored spec.
 
-    python -m tools.generate          # write the files
-    python -m tools.generate --check  # exit 1 if the committed files differ from a fresh run
+python -m tools.generate          # write the files
+python -m tools.generate --check  # exit 1 if the committed files differ from a fresh run
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from . import _emit, _webhooks
+from ._format import formatted
 from ._operations import load_operations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,8 @@ def render() -> dict[Path, str]:
             resource, resource_ops, modules
         )
     files[PACKAGE / "resources" / "__init__.py"] = _emit.resources_index(list(by_resource))
-    files[PACKAGE / "webhooks" / "_events.py"] = _webhooks.render()
+    files = {path: formatted(path, text) for path, text in files.items()}
+    files[_webhooks.TARGET] = _webhooks.render()
     return files
 
 

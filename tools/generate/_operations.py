@@ -26,6 +26,7 @@ class Param:
     nullable: bool = False
     joined: bool = False  # a query list sent comma-separated (`explode: false`)
     schema: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""  # the spec's description, Markdown
 
 
 @dataclass
@@ -36,6 +37,7 @@ class OperationDef:
     path: str
     operation_id: str
     summary: str
+    description: str
     deprecated: bool
     authenticated: bool
     params: list[Param]
@@ -114,6 +116,7 @@ def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, st
         path=row["path"],
         operation_id=row["operation_id"],
         summary=raw.get("summary", "").strip().rstrip("."),
+        description=raw.get("description", "").strip(),
         deprecated=bool(raw.get("deprecated")) or row["deprecated"] == "yes",
         authenticated=raw.get("security", [{}]) != [],
         params=params,
@@ -147,7 +150,9 @@ def _listing(
     if len(paging) < 2:
         return None
     if paging["limit"].schema.get("default") != DEFAULT_PAGE_SIZE:
-        raise ValueError(f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}")
+        raise ValueError(
+            f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}"
+        )
     for p in paging.values():
         p.ann = Ann("int")
     assert response is not None, operation_id
@@ -163,7 +168,9 @@ def _parameters(
     spec: dict[str, Any], registry: SchemaRegistry, raw: dict[str, Any], hint: str, path: str
 ) -> list[Param]:
     shared = spec["components"]["parameters"]
-    resolved = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in raw.get("parameters", [])]
+    resolved = [
+        shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in raw.get("parameters", [])
+    ]
     # A deprecated spelling of another parameter (`frontendApi` beside `frontend_api`) is dropped:
     # both would have the same Python name.
     current = {snake(p["name"]) for p in resolved if not p.get("deprecated")}
@@ -177,14 +184,29 @@ def _parameters(
         for p in group:
             schema = p.get("schema", {})
             ann = registry.annotation(schema, hint + pascal(p["name"]), request=True)
+            if location == "query" and _is_boolean_text(schema):
+                ann = Ann("bool")
             if location == "query" and ann.text.startswith("list["):
                 ann = Ann("Sequence[" + ann.text[5:], ann.deps)
             out.append(
-                Param(snake(p["name"]), p["name"], location, ann,
-                      location == "path" or bool(p.get("required")),
-                      joined=p.get("explode") is False, schema=schema)
+                Param(
+                    snake(p["name"]),
+                    p["name"],
+                    location,
+                    ann,
+                    location == "path" or bool(p.get("required")),
+                    joined=p.get("explode") is False,
+                    schema=schema,
+                    doc=p.get("description") or schema.get("description", ""),
+                )
             )
     return out
+
+
+def _is_boolean_text(schema: dict[str, Any]) -> bool:
+    """A query parameter the spec types as the strings ``true``/``false``: a `bool` in Python,
+    sent lowercase like every boolean query value."""
+    return schema.get("type") == "string" and sorted(schema.get("enum", [])) == ["false", "true"]
 
 
 def _body(
@@ -199,7 +221,10 @@ def _body(
         item = registry.annotation(schema["items"], hint + "Item", request=True)
         accepted = _accepting_mapping(registry, item).text
         ann = Ann(f"Sequence[{accepted}]", item.deps)
-        return "json", False, [Param("items", "items", "items", ann, True, schema=schema)]
+        items = Param(
+            "items", "items", "items", ann, True, schema=schema, doc=body.get("description", "")
+        )
+        return "json", False, [items]
     kind = "multipart" if content_type.startswith("multipart/") else "json"
     props, required = registry.object_parts(schema)
     params = []
@@ -211,8 +236,16 @@ def _body(
             ann, location = registry.annotation(prop, hint + pascal(wire), request=True), "body"
             ann = _accepting_mapping(registry, ann)
         params.append(
-            Param(snake(wire), wire, location, ann, wire in required,
-                  bool(resolved.get("nullable")), schema=resolved)
+            Param(
+                snake(wire),
+                wire,
+                location,
+                ann,
+                wire in required,
+                bool(resolved.get("nullable")),
+                schema=resolved,
+                doc=prop.get("description") or resolved.get("description", ""),
+            )
         )
     params.sort(key=lambda p: not p.required)
     return kind, bool(body.get("required")), params

@@ -25,7 +25,17 @@ RENAMES = {"ClerkError": "APIErrorDetail", "ClerkErrors": "APIErrors"}
 
 # Field names whose values are credentials: masked in the model's repr.
 SECRET_FIELDS = frozenset(
-    {"secret", "client_secret", "secret_key", "token", "jwt", "password", "password_digest", "d", "k"}
+    {
+        "secret",
+        "client_secret",
+        "secret_key",
+        "token",
+        "jwt",
+        "password",
+        "password_digest",
+        "d",
+        "k",
+    }
 )
 
 
@@ -51,6 +61,7 @@ class Field:
     required: bool
     nullable: bool
     doc: str = ""
+    schema: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +70,7 @@ class StructDef:
     source: str
     request: bool
     doc: str = ""
+    deprecated: bool = False
     fields: list[Field] = field(default_factory=list)
     used_by: set[str] = field(default_factory=set)
 
@@ -187,7 +199,9 @@ class SchemaRegistry:
             return self.inline(schema, hint, request)
         kind = schema.get("type")
         if kind == "array":
-            return self.annotation(schema.get("items", {}), singular(hint), request).wrap("list[{}]")
+            return self.annotation(schema.get("items", {}), singular(hint), request).wrap(
+                "list[{}]"
+            )
         if kind == "object":
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
@@ -204,8 +218,13 @@ class SchemaRegistry:
         struct_name = self._component_name(name)
         if name not in self._components_claimed:
             self._components_claimed.add(name)
-            self._claim(struct_name, self.components[name], f"schema:{name}", f"schema `{name}`",
-                        name in self.request_components)
+            self._claim(
+                struct_name,
+                self.components[name],
+                f"schema:{name}",
+                f"schema `{name}`",
+                name in self.request_components,
+            )
         return Ann(struct_name, frozenset({struct_name}))
 
     def inline(self, schema: dict[str, Any], hint: str, request: bool) -> Ann:
@@ -216,12 +235,15 @@ class SchemaRegistry:
         wanted = self._lookup(f"inline:{hint}")
         if key not in self._inline:
             name = wanted or self._inline_name(schema, hint)
-            self._inline[key] = self._claim(name, schema, f"inline:{hint}", "an inline schema",
-                                            request)
+            self._inline[key] = self._claim(
+                name, schema, f"inline:{hint}", "an inline schema", request
+            )
         name = self._inline[key]
         if wanted is not None and wanted != name:
-            raise NameClash(f"spec/model-names.tsv names inline:{hint} {wanted!r}, but the same "
-                            f"schema is already named {name!r}")
+            raise NameClash(
+                f"spec/model-names.tsv names inline:{hint} {wanted!r}, but the same "
+                f"schema is already named {name!r}"
+            )
         return Ann(name, frozenset({name}))
 
     def unused_names(self) -> list[str]:
@@ -253,8 +275,9 @@ class SchemaRegistry:
             return self._suffixed(pascal(tag[0]))
         return hint
 
-    def _claim(self, name: str, schema: dict[str, Any], key: str, source: str,
-               request: bool) -> str:
+    def _claim(
+        self, name: str, schema: dict[str, Any], key: str, source: str, request: bool
+    ) -> str:
         """Build the Struct for ``schema`` as ``name``, or reuse the one that already has it."""
         check_not_numbered(name, key)
         owner = self._owners.get(name)
@@ -271,7 +294,7 @@ class SchemaRegistry:
         candidate = self.structs.pop(probe)
         existing = self.structs[name]
         if _same_fields(existing, candidate):
-            for old, new in zip(existing.fields, candidate.fields):
+            for old, new in zip(existing.fields, candidate.fields, strict=True):
                 old.nullable |= new.nullable
                 old.required &= new.required
         elif not (key in self.names and _decodes(existing, candidate)):
@@ -285,6 +308,7 @@ class SchemaRegistry:
         struct = StructDef(name=name, source=source, request=request)
         self.structs[name] = struct  # registered first: recursive schemas refer back to it
         struct.doc = self.resolve(schema).get("description", "")
+        struct.deprecated = bool(self.resolve(schema).get("deprecated"))
         props, required = self.object_parts(schema)
         for wire, prop in props.items():
             py = snake(wire)
@@ -294,8 +318,15 @@ class SchemaRegistry:
             ann = self.annotation(prop, self._suffixed(hint) if self.suffix else hint, request)
             resolved = self.resolve(prop)
             struct.fields.append(
-                Field(py, wire, ann, wire in required, bool(resolved.get("nullable")),
-                      prop.get("description") or resolved.get("description", ""))
+                Field(
+                    py,
+                    wire,
+                    ann,
+                    wire in required,
+                    bool(resolved.get("nullable")),
+                    prop.get("description") or resolved.get("description", ""),
+                    resolved,
+                )
             )
 
 
@@ -315,8 +346,11 @@ def _decodes(existing: StructDef, other: StructDef) -> bool:
         wider = mine.ann.text == "str" and f.ann.text.endswith("| str")
         if mine.ann.text != f.ann.text and not wider:
             return False
-    return all(ours.get(f.name) is not None and ours[f.name].required
-               for f in existing.fields if f.required)
+    return all(
+        ours.get(f.name) is not None and ours[f.name].required
+        for f in existing.fields
+        if f.required
+    )
 
 
 def _shape(schema: dict[str, Any]) -> str:

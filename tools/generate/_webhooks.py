@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from . import _emit
+from ._format import formatted
 from ._names import pascal
 from ._schemas import SchemaRegistry, StructDef, read_names
 
@@ -34,9 +35,12 @@ WEBHOOK_ROWS = "webhooks:"
 _HAND_SHAPED = ("BaseEvent", "TypedEvent", "UnknownEvent", "KnownEvent", "Event", "EVENT_TYPES")
 
 
+TARGET = ROOT / "clerk_async" / "webhooks" / "_events.py"
+
+
 def render() -> str:
-    """The source of `clerk_async/webhooks/_events.py`."""
-    return events_module(yaml.safe_load(SPEC.read_text()))
+    """The source of `clerk_async/webhooks/_events.py`, formatted."""
+    return formatted(TARGET, events_module(yaml.safe_load(SPEC.read_text())))
 
 
 def events_module(spec: dict[str, Any]) -> str:
@@ -74,9 +78,14 @@ def events_module(spec: dict[str, Any]) -> str:
     body = "\n\n".join(parts)
 
     base = ["Model"] + (["masked_repr"] if "masked_repr(" in body else [])
-    typing = [n for n in ("Any", "ClassVar", "Literal", "TypeAlias") if re.search(rf"\b{n}\b", body)]
+    code = _emit.without_docstrings(body)
+    typing = [
+        n for n in ("Any", "ClassVar", "Literal", "TypeAlias") if re.search(rf"\b{n}\b", code)
+    ]
     imports = [f"from typing import {', '.join(typing)}"]
     imports += _emit.msgspec_imports(body)
+    if "@deprecated(" in code:
+        imports.append("from typing_extensions import deprecated")
     imports += ["", f"from ..models._base import {', '.join(base)}"]
     exports = list(_HAND_SHAPED) + [cls for _, cls, _, _ in events] + list(registry.structs)
     listed = "".join(f"    {json.dumps(n)},\n" for n in sorted(exports, key=_all_key))
@@ -105,26 +114,32 @@ def _envelope_source(attributes: str, envelope: dict[str, Any]) -> str:
         kind = {"integer": "int"}.get(envelope[wire].get("type", ""), "str")
         fields.append(f"    {wire}: {kind} | None = None")
     fields.append(f"    event_attributes: {attributes} | None = None")
-    return "\n".join(
-        [
-            "class BaseEvent(Model, kw_only=True):",
-            '    """The envelope Clerk wraps every event in; `type` and `data` come with each event."""',
-            "",
-            *fields,
-            "\n",
-            'class TypedEvent(BaseEvent, kw_only=True, tag_field="type"):',
-            '    """Base of the event types the spec lists; msgspec picks the subclass by `type`."""',
-            "",
-            "    # The event type, such as `user.created`: each subclass sets it to its tag.",
-            "    type: ClassVar[str]",
-            "\n",
-            "class UnknownEvent(BaseEvent, kw_only=True):",
-            '    """An event of a type this release does not know: its `data` is kept as decoded JSON."""',
-            "",
-            "    type: str",
-            "    data: Any = None",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "class BaseEvent(Model, kw_only=True):",
+                '    """The envelope Clerk wraps every event in; `type` and `data` come with each'
+                ' event."""',
+                "",
+                *fields,
+                "\n",
+                'class TypedEvent(BaseEvent, kw_only=True, tag_field="type"):',
+                '    """Base of the event types the spec lists; msgspec picks the subclass by'
+                ' `type`."""',
+                "",
+                "    # The event type, such as `user.created`: each subclass sets it to its tag.",
+                "    type: ClassVar[str]",
+                "\n",
+                "class UnknownEvent(BaseEvent, kw_only=True):",
+                '    """An event of a type this release does not know: its `data` is kept as'
+                ' decoded JSON."""',
+                "",
+                "    type: str",
+                "    data: Any = None",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _event_source(event_type: str, cls: str, data: str, description: str) -> str:
@@ -158,9 +173,7 @@ def _struct_source(struct: StructDef, events: list[str]) -> str:
     if events:
         listed = ", ".join(f"`{e}`" for e in events)
         text += f" The `data` of {listed}."
-    if struct.secrets:
-        text += "\n\nIts repr masks the credential fields, so it is safe to log."
-    return _emit.struct_source(struct, _emit.wrap_doc(text, indent=4, first=0))
+    return _emit.struct_source(struct, _emit.model_doc(struct, text))
 
 
 def _all_key(name: str) -> tuple[bool, str]:
