@@ -6,6 +6,8 @@ import contextlib
 import inspect
 import io
 import json
+import re
+import typing
 import warnings
 from collections.abc import Awaitable
 from pathlib import Path
@@ -19,6 +21,7 @@ from clerk_async.models import User
 from ._support import user_json
 from .conftest import SECRET, RecordingServer
 
+ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
@@ -310,3 +313,58 @@ def test_body_field_typing_mirrors_the_spec() -> None:
     assert "None" in str(sig.parameters["first_name"].annotation)
     assert sig.parameters["user_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert json.dumps(sorted(sig.parameters)[:3])  # the signature is introspectable
+
+
+async def test_boolean_query_parameters_the_spec_types_as_text_take_bool(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
+    hints = typing.get_type_hints(type(clerk.api_keys).list)
+    assert hints["include_invalid"] == bool | msgspec.UnsetType
+    server.reply("/v1/api_keys", {"data": [], "total_count": 0})
+    await clerk.api_keys.list(subject="user_1", include_invalid=False)
+    assert ("include_invalid", "false") in server.last.query
+
+
+def test_deprecated_operations_are_visible_to_type_checkers() -> None:
+    templates = type(AsyncClerk("sk_test_x").templates)
+    message = getattr(templates.preview, "__deprecated__", None)
+    assert message is not None and "Deprecated by Clerk" in message
+    assert not hasattr(type(AsyncClerk("sk_test_x").users).get, "__deprecated__")
+    clients = type(AsyncClerk("sk_test_x").clients)
+    assert getattr(clients.list, "__deprecated__", None)  # a deprecated listing too
+
+
+def test_raises_pairs_each_exception_with_its_own_statuses() -> None:
+    from clerk_async.resources.users import UsersResource
+
+    raises = (UsersResource.delete.__doc__ or "").split("Raises:")[1]
+    entries = [" ".join(line.split()) for line in raises.strip().splitlines()]
+    assert entries[:3] == [
+        "BadRequestError: Clerk answers 400.",
+        "AuthenticationError: Clerk answers 401.",
+        "NotFoundError: Clerk answers 404.",
+    ]
+    assert entries[3].startswith("ClerkConnectionError:")
+
+
+def test_raises_of_every_method_follows_the_spec_statuses() -> None:
+    import yaml
+
+    from clerk_async import _errors
+
+    spec = yaml.safe_load(ROOT.joinpath("spec", "bapi-2026-05-12.yml").read_text())
+    client = AsyncClerk("sk_test_x")
+    for row in ROOT.joinpath("spec", "operations.tsv").read_text().splitlines()[1:]:
+        resource, method, http, path = row.split("\t")[:4]
+        statuses = sorted(
+            int(c)
+            for c in spec["paths"][path][http.lower()]["responses"]
+            if c.isdigit() and int(c) >= 400
+        )
+        doc = getattr(getattr(client, resource), method).__doc__ or ""
+        raises = " ".join(doc.split("Raises:")[1].split())
+        for status in statuses:
+            entry = re.search(rf"(\w+): Clerk answers [\d or]*\b{status}\b", raises)
+            assert entry is not None, (resource, method, status)
+            raised = _errors.api_error(status, {}, b"", operation="x", attempts=1, retry_after=None)
+            assert type(raised).__name__ == entry.group(1), (resource, method, status)

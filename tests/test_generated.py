@@ -178,3 +178,62 @@ def test_table_never_hands_out_a_numbered_name_or_keeps_stale_rows(tmp_path: Pat
     assert "'Thing2'" in error and "name it in spec/model-names.tsv" in error
     stale = "inline:DeleteThingResponse\tDeletedObject\tx\nschema:Gone\tGone\tx\n"
     assert "schema:Gone" in run_generator_on(spec, stale, tmp_path)
+
+
+def _carried(description: str, doc: str) -> bool:
+    """Whether ``doc`` (a runtime docstring) carries the start of a spec description."""
+    from tools.generate._docs import one_paragraph
+
+    text = one_paragraph(description).replace("\\\\", "\\")
+    return " ".join(text.split())[:40] in " ".join(doc.split())
+
+
+def test_docstrings_carry_the_spec_descriptions_of_parameters_and_fields() -> None:
+    import clerk_async.models as models
+    from clerk_async import AsyncClerk
+    from tools.generate._names import pascal
+    from tools.generate._schemas import RENAMES, read_names
+
+    spec = yaml.safe_load((ROOT / "spec" / "bapi-2026-05-12.yml").read_text())
+    client = AsyncClerk("sk_test_x")
+    described = carried = 0
+    for row in (ROOT / "spec" / "operations.tsv").read_text().splitlines()[1:]:
+        resource, method, http, path = row.split("\t")[:4]
+        raw = spec["paths"][path][http.lower()]
+        doc = getattr(getattr(client, resource), method).__doc__ or ""
+        params = [
+            spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+            for p in raw.get("parameters", [])
+        ]
+        body = raw.get("requestBody", {}).get("content", {})
+        schema = next(iter(body.values()), {}).get("schema", {})
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        params += list(schema.get("properties", {}).values())
+        for p in params:
+            if p.get("description") and not p.get("deprecated"):
+                described += 1
+                carried += _carried(p["description"], doc)
+    assert described > 700 and carried / described >= 0.9, (carried, described)
+
+    table = read_names(ROOT / "spec" / "model-names.tsv", "")
+    described = carried = 0
+    for name, schema in spec["components"]["schemas"].items():
+        cls = getattr(
+            models, table.get(f"schema:{name}") or RENAMES.get(name) or pascal(name), None
+        )
+        for prop in schema.get("properties", {}).values():
+            if cls is not None and prop.get("description"):
+                described += 1
+                carried += _carried(prop["description"], cls.__doc__ or "")
+    assert described > 500 and carried / described >= 0.9, (carried, described)
+
+
+def test_markdown_in_descriptions_becomes_plain_text() -> None:
+    from tools.generate._docs import plain
+
+    text = plain(
+        "See **the [guide](https://clerk.com/docs)** or <b>this</b>.\n\n## Notes\n- one\n- two"
+    )
+    assert text == "See the guide (https://clerk.com/docs) or this.\n\nNotes\n- one\n- two"
+    assert plain('a \\ b """') == 'a \\\\ b \\"\\"\\"'
