@@ -237,3 +237,19 @@ def test_markdown_in_descriptions_becomes_plain_text() -> None:
     )
     assert text == "See the guide (https://clerk.com/docs) or this.\n\nNotes\n- one\n- two"
     assert plain('a \\ b """') == 'a \\\\ b \\"\\"\\"'
+
+
+def test_migration_table_pairs_the_official_call_with_ours() -> None:
+    from tools.generate._migration import BEGIN, END
+
+    text = (ROOT / "docs" / "migration.md").read_text()
+    table = text[text.index(BEGIN) : text.index(END)]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 230
+    theirs, ours = "`await clerk.users.get_async(user_id=…)`", "`await clerk.users.get(user_id)`"
+    assert f"| `GetUser` | {theirs} | {ours} |" in rows
+    # A list operation returns a pager here: no await for the call itself.
+    assert any(
+        r.startswith("| `GetUserList` |") and r.endswith("| `clerk.users.list()` |") for r in rows
+    )
+    assert "Only in `clerk_async`:" in table

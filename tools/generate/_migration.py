@@ -43,8 +43,10 @@ def official_calls() -> dict[str, OfficialCall]:
                     if isinstance(method, ast.AsyncFunctionDef):
                         operation = _operation_id(method)
                         if operation:
-                            calls.setdefault(operation, OfficialCall(
-                                attributes[node.name], method.name, _required(method)))
+                            calls.setdefault(
+                                operation,
+                                OfficialCall(attributes[node.name], method.name, _required(method)),
+                            )
     return calls
 
 
@@ -63,9 +65,9 @@ def _sdk_attributes(sdk: Path) -> dict[str, str]:
 
 def _operation_id(method: ast.AsyncFunctionDef) -> str | None:
     for node in ast.walk(method):
-        if isinstance(node, ast.keyword) and node.arg == "operation_id":
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
+        value = node.value if isinstance(node, ast.keyword) and node.arg == "operation_id" else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
     return None
 
 
@@ -98,7 +100,8 @@ def table(ops: list[OperationDef], calls: dict[str, OfficialCall]) -> str:
         lines += [f"Only in `clerk_async`: {listed}.", ""]
     theirs_only = sorted(set(calls) - known)
     if theirs_only:
-        lines += ["Only in `clerk-backend-api`: " + ", ".join(f"`{o}`" for o in theirs_only) + ".", ""]
+        listed = ", ".join(f"`{o}`" for o in theirs_only)
+        lines += [f"Only in `clerk-backend-api`: {listed}.", ""]
     lines.append(END)
     return "\n".join(lines)
 
