@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._docs import constraints, one_paragraph, plain, raises, sentence
@@ -54,15 +54,29 @@ def model_module(module: str, structs: list[StructDef], modules: dict[str, str])
             if modules[dep] != module:
                 imports[modules[dep]].add(dep)
     local = [_import(f".{m}", names) for m, names in sorted(imports.items())]
-    base = ["Model"] + (["masked_repr"] if "masked_repr(" in body else [])
+    base = ["Model"] + (["masked_repr"] if any(s.secrets for s in structs) else [])
     local.insert(0, f"from ._base import {', '.join(base)}")
     what = "shared by several resources" if module == COMMON else f"used by `clerk.{module}` only"
+    names = set().union(*(struct_imports(s) for s in structs))
     return _module(
         f"Models {what}.\n\n{HEADER}",
-        _typing_imports(body) + msgspec_imports(body) + [""] + local,
+        import_lines(names, {}) + local,
         [s.name for s in structs],
         body,
     )
+
+
+def struct_imports(struct: StructDef) -> set[str]:
+    """The names a model class's source uses, other than models: see `field_line`."""
+    names: set[str] = set().union(*(f.ann.imports for f in struct.fields))
+    for f in struct.fields:
+        if struct.request and not f.required:
+            names |= {"UNSET", "UnsetType"}
+        if f.name != f.wire:
+            names.add("field")
+    if struct.deprecated:
+        names.add("deprecated")
+    return names
 
 
 def _struct_source(struct: StructDef) -> str:
@@ -177,32 +191,51 @@ def resource_module(resource: str, ops: list[OperationDef], modules: dict[str, s
         for ann in _annotations(op):
             for dep in ann.deps:
                 models[modules[dep]].add(dep)
-    local = [
-        *(["from .._pagination import AsyncPager"] if "AsyncPager[" in body else []),
-        *runtime_imports(body),
-        *(["from ..models._base import Paginated"] if "Paginated[" in body else []),
-    ]
-    local += [_import(f"..models.{m}", n) for m, n in sorted(models.items())]
+    local = [_import(f"..models.{m}", n) for m, n in sorted(models.items())]
     local.append("from ._base import Resource")
-    std = ["import builtins"] if "builtins." in body else []
-    collections = [n for n in ("Mapping", "Sequence") if re.search(rf"\b{n}\[", body)]
-    std.append(f"from collections.abc import {', '.join(collections)}")
+    names = set().union(*(_method_imports(op) for op in ops))
+    std = ["import builtins"] if shadow and any(_mentions_list(op) for op in ops) else []
     return _module(
         f"The `clerk.{resource}` resource.\n\n{HEADER}",
-        std + _typing_imports(body) + msgspec_imports(body) + [""] + local,
+        std + import_lines(names, RUNTIME) + local,
         [cls],
         body,
     )
 
 
-def runtime_imports(body: str) -> list[str]:
-    """The SDK names a resource module uses to describe and send its operations.
+# Where the SDK names a resource module uses come from, and the names every method's
+# signature and call use; with `_send`, the one place that knows how a call is sent.
+RUNTIME = {
+    "AsyncPager": ".._pagination",
+    "FileInput": ".._transport",
+    "Operation": ".._transport",
+    "Paginated": "..models._base",
+    "RetryConfig": ".._retry",
+    "Timeout": ".._transport",
+    "either": ".._transport",
+}
+PER_CALL_NAMES = frozenset({"Literal", "Mapping", "Operation", "RetryConfig", "Timeout"})
 
-    Where these names live is decided here only, as is the shape of the call in `_send`."""
-    transport = [n for n in ("FileInput", "Operation", "Timeout") if re.search(rf"\b{n}\b", body)]
-    if "=either(" in body:
-        transport.append("either")
-    return ["from .._retry import RetryConfig", f"from .._transport import {', '.join(transport)}"]
+
+def _method_imports(op: OperationDef) -> set[str]:
+    """The names, other than models, that an operation's constant and method use."""
+    names = set(PER_CALL_NAMES).union(*(a.imports for a in _annotations(op)))
+    if op.other_shape:
+        names |= op.other_shape.imports | {"either"}
+    if any(not p.required and p.location not in ("path", "items") for p in op.params):
+        names |= {"UNSET", "UnsetType"}
+    if op.page_item:
+        names.add("AsyncPager")
+    if op.deprecated:
+        names.add("deprecated")
+    return names
+
+
+def _mentions_list(op: OperationDef) -> bool:
+    """Whether the method's signature says ``list``, which `builtins.list` must then spell."""
+    returned = op.page_item or op.response
+    signature = [p.ann for p in op.params] + ([returned] if returned else [])
+    return any(ann.mentions("list") for ann in signature)
 
 
 def _send(op: OperationDef, args: list[str]) -> list[str]:
@@ -272,17 +305,13 @@ def _operation_constant(op: OperationDef, shadow: bool) -> str:
     return f"{name} = Operation({', '.join(args)})"
 
 
-def _builtin(text: str, shadow: bool) -> str:
-    return re.sub(r"(?<![\w.])list\[", "builtins.list[", text) if shadow else text
-
-
 def _method(op: OperationDef, shadow: bool) -> str:
     positional = [p for p in op.params if p.location in ("path", "items")]
     keyword = [p for p in op.params if p.location not in ("path", "items")]
-    sig = ["self"] + [f"{p.name}: {_builtin(p.ann.text, shadow)}" for p in positional]
+    sig = ["self"] + [f"{p.name}: {p.ann.render(shadow)}" for p in positional]
     sig.append("*")
     for p in keyword:
-        ann = _builtin(p.ann.text, shadow) + ("" if p.required else " | UnsetType")
+        ann = p.ann.render(shadow) + ("" if p.required else " | UnsetType")
         ann += " | None" if p.nullable else ""
         sig.append(f"{p.name}: {ann}" if p.required else f"{p.name}: {ann} = UNSET")
     sig += [
@@ -293,7 +322,7 @@ def _method(op: OperationDef, shadow: bool) -> str:
     if op.page_item:
         returns = f"AsyncPager[{op.page_item.text}]"
     else:
-        returns = _builtin(op.response.text, shadow) if op.response else "None"
+        returns = op.response.render(shadow) if op.response else "None"
     args = [constant(op.method)]
     path = [p.name for p in op.params if p.location == "path"]
     if path:
@@ -456,25 +485,27 @@ def _isort_key(name: str) -> tuple[int, str]:
     return kind, name.lower()
 
 
-def without_docstrings(body: str) -> str:
-    """The code of ``body`` without its docstrings, whose words must not look like names."""
-    return re.sub(r'"""[\s\S]*?"""', '""""""', body)
+# Where the library names generated code uses come from; models are imported by module.
+_LIBRARY = {
+    "Any": "typing",
+    "ClassVar": "typing",
+    "Literal": "typing",
+    "TypeAlias": "typing",
+    "Mapping": "collections.abc",
+    "Sequence": "collections.abc",
+    "UNSET": "msgspec",
+    "UnsetType": "msgspec",
+    "field": "msgspec",
+    "deprecated": "typing_extensions",
+}
 
 
-def _typing_imports(body: str) -> list[str]:
-    code = without_docstrings(body)
-    names = [n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", code)]
-    lines = [f"from typing import {', '.join(names)}"] if names else []
-    if "@deprecated(" in code:
-        lines.append("from typing_extensions import deprecated")
-    return lines
-
-
-def msgspec_imports(body: str) -> list[str]:
-    code = without_docstrings(body)
-    names = [n for n in ("UNSET", "UnsetType", "field") if re.search(rf"\b{n}\b(?!\s*:)", code)]
-    names = [n for n in names if n != "field" or "= field(" in code]
-    return ["", f"from msgspec import {', '.join(names)}"] if names else []
+def import_lines(names: Iterable[str], local: Mapping[str, str]) -> list[str]:
+    """One ``from … import …`` per module for ``names``; ruff orders them afterwards."""
+    by_module: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        by_module[local.get(name) or _LIBRARY[name]].add(name)
+    return [_import(module, found) for module, found in sorted(by_module.items())]
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ._names import pascal, snake
-from ._schemas import Ann, SchemaRegistry, read_names, read_table
+from ._schemas import SchemaRegistry, read_names, read_table
+from ._types import MAPPING, Ann, generic, named, union
 
 PER_CALL_OPTIONS = ("timeout", "retries", "extra_headers")
 # `clerk_async._pagination.DEFAULT_PAGE_SIZE`: the pager assumes it when `limit` is not given.
@@ -136,9 +137,9 @@ def _other_shape(item: Ann, response: Ann | None, params: list[Param]) -> Ann | 
     if not any(p.wire == "paginated" for p in params):
         return None
     assert response is not None
-    if response.text.startswith("list["):
-        return Ann(f"Paginated[{item.text}]", item.deps)
-    return Ann(f"list[{item.text}]", item.deps)
+    if response.item is not None:
+        return generic("Paginated", item)
+    return generic("list", item)
 
 
 def _listing(
@@ -154,14 +155,16 @@ def _listing(
             f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}"
         )
     for p in paging.values():
-        p.ann = Ann("int")
+        p.ann = named("int")
     assert response is not None, operation_id
-    if response.text.startswith("list["):
-        return Ann(response.text[5:-1], response.deps), "data"
-    arrays = [f for f in registry.structs[response.text].fields if f.ann.text.startswith("list[")]
+    if response.item is not None:
+        return response.item, "data"
+    arrays = [f for f in registry.structs[response.text].fields if f.ann.item is not None]
     if len(arrays) != 1:
         raise ValueError(f"{operation_id}: a list answer must hold exactly one array")
-    return Ann(arrays[0].ann.text[5:-1], arrays[0].ann.deps), arrays[0].wire
+    item = arrays[0].ann.item
+    assert item is not None
+    return item, arrays[0].wire
 
 
 def _parameters(
@@ -185,9 +188,9 @@ def _parameters(
             schema = p.get("schema", {})
             ann = registry.annotation(schema, hint + pascal(p["name"]), request=True)
             if location == "query" and _is_boolean_text(schema):
-                ann = Ann("bool")
-            if location == "query" and ann.text.startswith("list["):
-                ann = Ann("Sequence[" + ann.text[5:], ann.deps)
+                ann = named("bool")
+            if location == "query" and ann.item is not None:
+                ann = generic("Sequence", *ann.args)
             out.append(
                 Param(
                     snake(p["name"]),
@@ -219,8 +222,7 @@ def _body(
     schema = registry.resolve(media["schema"])
     if schema.get("type") == "array":
         item = registry.annotation(schema["items"], hint + "Item", request=True)
-        accepted = _accepting_mapping(registry, item).text
-        ann = Ann(f"Sequence[{accepted}]", item.deps)
+        ann = generic("Sequence", _accepting_mapping(registry, item))
         items = Param(
             "items", "items", "items", ann, True, schema=schema, doc=body.get("description", "")
         )
@@ -231,7 +233,7 @@ def _body(
     for wire, prop in props.items():
         resolved = registry.resolve(prop)
         if kind == "multipart" and resolved.get("format") == "binary":
-            ann, location = Ann("FileInput"), "file"
+            ann, location = named("FileInput"), "file"
         else:
             ann, location = registry.annotation(prop, hint + pascal(wire), request=True), "body"
             ann = _accepting_mapping(registry, ann)
@@ -253,10 +255,10 @@ def _body(
 
 def _accepting_mapping(registry: SchemaRegistry, ann: Ann) -> Ann:
     """Let a nested-object argument be the generated Struct or a plain mapping."""
-    if ann.text in registry.structs:
-        return Ann(f"{ann.text} | Mapping[str, Any]", ann.deps)
-    if ann.text.startswith("list[") and ann.text[5:-1] in registry.structs:
-        return Ann(f"Sequence[{ann.text[5:-1]} | Mapping[str, Any]]", ann.deps)
+    if ann.model:
+        return union(ann, MAPPING)
+    if ann.item is not None and ann.item.model:
+        return generic("Sequence", union(ann.item, MAPPING))
     return ann
 
 

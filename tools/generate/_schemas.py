@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._names import pascal, shadows_builtin, singular, snake
+from ._types import ANY, STR, Ann, generic, literal_or_str, model, named
 
 # Schemas whose names would read as something else in Python: Clerk's `ClerkError` schema is
 # an error *entry*, not an exception.
@@ -37,20 +38,6 @@ SECRET_FIELDS = frozenset(
         "k",
     }
 )
-
-
-@dataclass(frozen=True)
-class Ann:
-    """A type annotation and the generated models it names."""
-
-    text: str
-    deps: frozenset[str] = frozenset()
-
-    def wrap(self, template: str) -> Ann:
-        return Ann(template.format(self.text), self.deps)
-
-
-ANY = Ann("Any")
 
 
 @dataclass
@@ -199,20 +186,22 @@ class SchemaRegistry:
             return self.inline(schema, hint, request)
         kind = schema.get("type")
         if kind == "array":
-            return self.annotation(schema.get("items", {}), singular(hint), request).wrap(
-                "list[{}]"
+            return generic(
+                "list", self.annotation(schema.get("items", {}), singular(hint), request)
             )
         if kind == "object":
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                return self.annotation(extra, hint, request).wrap("dict[str, {}]")
-            return Ann("dict[str, Any]")
+                return generic("dict", STR, self.annotation(extra, hint, request))
+            return generic("dict", STR, ANY)
         if kind == "string":
             values = [v for v in schema.get("enum", []) if isinstance(v, str)]
             if values:
-                return Ann("Literal[{}] | str".format(", ".join(json.dumps(v) for v in values)))
-            return Ann("str")
-        return Ann({"integer": "int", "number": "float", "boolean": "bool"}.get(kind or "", "Any"))
+                return literal_or_str(values)
+            return STR
+        return named(
+            {"integer": "int", "number": "float", "boolean": "bool"}.get(kind or "", "Any")
+        )
 
     def component(self, name: str) -> Ann:
         struct_name = self._component_name(name)
@@ -225,7 +214,7 @@ class SchemaRegistry:
                 f"schema `{name}`",
                 name in self.request_components,
             )
-        return Ann(struct_name, frozenset({struct_name}))
+        return model(struct_name)
 
     def inline(self, schema: dict[str, Any], hint: str, request: bool) -> Ann:
         same = self._component_shapes.get(_shape(schema))
@@ -244,7 +233,7 @@ class SchemaRegistry:
                 f"spec/model-names.tsv names inline:{hint} {wanted!r}, but the same "
                 f"schema is already named {name!r}"
             )
-        return Ann(name, frozenset({name}))
+        return model(name)
 
     def unused_names(self) -> list[str]:
         """Rows of the naming table no schema needed: a stale table fails generation too."""

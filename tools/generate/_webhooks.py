@@ -12,7 +12,6 @@ fields differ.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +76,14 @@ def events_module(spec: dict[str, Any]) -> str:
     parts += [_struct_source(s, carried_by.get(s.name, [])) for s in registry.structs.values()]
     body = "\n\n".join(parts)
 
-    base = ["Model"] + (["masked_repr"] if "masked_repr(" in body else [])
-    code = _emit.without_docstrings(body)
-    typing = [
-        n for n in ("Any", "ClassVar", "Literal", "TypeAlias") if re.search(rf"\b{n}\b", code)
-    ]
-    imports = [f"from typing import {', '.join(typing)}"]
-    imports += _emit.msgspec_imports(body)
-    if "@deprecated(" in code:
-        imports.append("from typing_extensions import deprecated")
-    imports += ["", f"from ..models._base import {', '.join(base)}"]
+    secrets = any(s.secrets for s in registry.structs.values())
+    base = ["Model"] + (["masked_repr"] if secrets else [])
+    # The envelope, `UnknownEvent` and the unions use these; the payload models add theirs.
+    names = {"Any", "ClassVar", "TypeAlias"}.union(
+        *(_emit.struct_imports(s) for s in registry.structs.values())
+    )
+    imports = _emit.import_lines(names, {})
+    imports += [f"from ..models._base import {', '.join(base)}"]
     exports = list(_HAND_SHAPED) + [cls for _, cls, _, _ in events] + list(registry.structs)
     listed = "".join(f"    {json.dumps(n)},\n" for n in sorted(exports, key=_all_key))
     return (
