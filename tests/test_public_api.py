@@ -119,10 +119,23 @@ def test_public_api_matches_the_committed_snapshot() -> None:
 
 
 def test_each_export_is_listed_once_and_resolves() -> None:
+    """`__all__`, the lazy-import table and the imports type checkers read name the same
+    exports, each once, from the same module."""
+    import ast
+
     import clerk_async
 
     assert len(clerk_async.__all__) == len(set(clerk_async.__all__))
     assert sorted(clerk_async.__all__) == sorted([*clerk_async._EXPORTS, "__version__"])
+    tree = ast.parse(Path(clerk_async.__file__ or "").read_text())
+    checking = next(n for n in tree.body if isinstance(n, ast.If))
+    static = [
+        (alias.name, (node.module or "").lstrip("."))
+        for node in checking.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert sorted(static) == sorted(clerk_async._EXPORTS.items())
     for name in clerk_async.__all__:
         assert getattr(clerk_async, name) is not None
 
