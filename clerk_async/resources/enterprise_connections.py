@@ -440,8 +440,8 @@ class EnterpriseConnectionsResource(Resource):
         Args:
             enterprise_connection_id: The ID of the enterprise connection. Fills
                 `{enterprise_connection_id}` in the path; must not be empty.
-            status: Filter test runs by status (may be repeated) One pair is sent per item.
-                Known values: `pending`, `success`, `failed`.
+            status: Filter test runs by status (may be repeated) A list; each item is sent as
+                its own `status=` query pair. Known values: `pending`, `success`, `failed`.
             limit: Applies a limit to the number of results returned. Can be used for paginating
                 the results together with `offset`. From 1 to 500. Clerk's default: `10`.
             offset: Skip the first `offset` results when paginating. Needs to be an integer

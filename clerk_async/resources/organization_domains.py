@@ -378,16 +378,17 @@ class OrganizationDomainsResource(Resource):
             verified: Filter by verification status. Known values: `true`, `false`.
             enrollment_mode: Filter by enrollment mode. Prefix a value with `-` to exclude it
                 instead (e.g. `-enterprise_sso`). Include and exclude filters can be combined
-                and compose as AND. Sent comma-separated. Known values: `manual_invitation`,
-                `automatic_invitation`, `automatic_suggestion`, `enterprise_sso`,
-                `-manual_invitation`, `-automatic_invitation`, `-automatic_suggestion`,
-                `-enterprise_sso`.
+                and compose as AND. A list, sent as one comma-separated `enrollment_mode=`
+                value. Known values: `manual_invitation`, `automatic_invitation`,
+                `automatic_suggestion`, `enterprise_sso`, `-manual_invitation`,
+                `-automatic_invitation`, `-automatic_suggestion`, `-enterprise_sso`.
             query: Search domains by name or organization ID. If the query starts with "org_",
                 it will search by exact organization ID match. Otherwise, it performs a
                 case-insensitive partial match on the domain name. Note: An empty string or
                 whitespace-only value is not allowed and will result in a validation error.
             domains: Filter by exact domain names. Accepts multiple values (e.g.
-                domains=example.com&domains=test.org). One pair is sent per item.
+                domains=example.com&domains=test.org). A list; each item is sent as its own
+                `domains=` query pair.
             order_by: Allows to return organization domains in a particular order. At the
                 moment, you can order the returned domains by their `name` or `created_at`. In
                 order to specify the direction, you can use the `+/-` symbols prepended to the

@@ -171,20 +171,22 @@ class OrganizationMembershipsResource(Resource):
             user_id: Returns users with the user IDs specified. For each user ID, the `+` and
                 `-` can be prepended to the ID, which denote whether the respective user ID
                 should be included or excluded from the result set. Accepts up to 100 user IDs.
-                Any user IDs not found are ignored. One pair is sent per item.
+                Any user IDs not found are ignored. A list; each item is sent as its own
+                `user_id=` query pair.
             email_address: Returns users with the specified email addresses. Accepts up to 100
-                email addresses. Any email addresses not found are ignored. One pair is sent per
-                item.
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
             phone_number: Returns users with the specified phone numbers. Accepts up to 100
-                phone numbers. Any phone numbers not found are ignored. One pair is sent per
-                item.
+                phone numbers. Any phone numbers not found are ignored. A list; each item is
+                sent as its own `phone_number=` query pair.
             username: Returns users with the specified usernames. Accepts up to 100 usernames.
-                Any usernames not found are ignored. One pair is sent per item.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
             web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up to
-                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. One
-                pair is sent per item.
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
             role: Returns users with the specified roles. Accepts up to 100 roles. Any roles not
-                found are ignored. One pair is sent per item.
+                found are ignored. A list; each item is sent as its own `role=` query pair.
             query: Returns users that match the given query. For possible matches, we check the
                 email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
                 last names. The query value doesn't need to match the exact value you are

@@ -132,13 +132,14 @@ class OrganizationsResource(Resource):
             user_id: Returns organizations that include any of the specified user IDs as
                 members. Any user IDs not found are ignored. For each user ID, the `+` and `-`
                 can be prepended to the ID, which denote whether the respective organization
-                should be included or excluded from the result set. One pair is sent per item.
+                should be included or excluded from the result set. A list; each item is sent as
+                its own `user_id=` query pair.
             organization_id: Returns organizations with the organization IDs specified. Any
                 organization IDs not found are ignored. For each organization ID, the `+` and
                 `-` can be prepended to the ID, which denote whether the respective organization
                 should be included or excluded from the result set. Accepts up to 100
-                organization IDs. Example: ?organization_id=+org_1&organization_id=-org_2. One
-                pair is sent per item.
+                organization IDs. Example: ?organization_id=+org_1&organization_id=-org_2. A
+                list; each item is sent as its own `organization_id=` query pair.
             order_by: Allows to return organizations in a particular order. At the moment, you
                 can order the returned organizations either by their `name`, `created_at` or
                 `members_count`. In order to specify the direction, you can use the `+/-`

@@ -105,8 +105,8 @@ class SAMLConnectionsResource(Resource):
             organization_id: Returns SAML connections that have an associated organization ID to
                 the given organizations. For each organization ID, the `+` and `-` can be
                 prepended to the ID, which denote whether the respective organization should be
-                included or excluded from the result set. Accepts up to 100 organization IDs.
-                One pair is sent per item.
+                included or excluded from the result set. Accepts up to 100 organization IDs. A
+                list; each item is sent as its own `organization_id=` query pair.
             timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
                 client's.
             retries: A `RetryConfig` for this call instead of the client's, or `False` to try

@@ -245,29 +245,32 @@ class UsersResource(Resource):
 
         Args:
             email_address: Returns users with the specified email addresses. Accepts up to 100
-                email addresses. Any email addresses not found are ignored. One pair is sent per
-                item.
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
             phone_number: Returns users with the specified phone numbers. Accepts up to 100
-                phone numbers. Any phone numbers not found are ignored. One pair is sent per
-                item.
+                phone numbers. Any phone numbers not found are ignored. A list; each item is
+                sent as its own `phone_number=` query pair.
             external_id: Returns users with the specified external IDs. For each external ID,
                 the `+` and `-` can be prepended to the ID, which denote whether the respective
                 external ID should be included or excluded from the result set. Accepts up to
-                100 external IDs. Any external IDs not found are ignored. One pair is sent per
-                item.
+                100 external IDs. Any external IDs not found are ignored. A list; each item is
+                sent as its own `external_id=` query pair.
             username: Returns users with the specified usernames. Accepts up to 100 usernames.
-                Any usernames not found are ignored. One pair is sent per item.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
             web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up to
-                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. One
-                pair is sent per item.
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
             user_id: Returns users with the user IDs specified. For each user ID, the `+` and
                 `-` can be prepended to the ID, which denote whether the respective user ID
                 should be included or excluded from the result set. Accepts up to 100 user IDs.
-                Any user IDs not found are ignored. One pair is sent per item.
+                Any user IDs not found are ignored. A list; each item is sent as its own
+                `user_id=` query pair.
             organization_id: Returns users that have memberships to the given organizations. For
                 each organization ID, the `+` and `-` can be prepended to the ID, which denote
                 whether the respective organization should be included or excluded from the
-                result set. Accepts up to 100 organization IDs. One pair is sent per item.
+                result set. Accepts up to 100 organization IDs. A list; each item is sent as its
+                own `organization_id=` query pair.
             query: Returns users that match the given query. For possible matches, we check the
                 email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
                 last names. The query value doesn't need to match the exact value you are
@@ -314,7 +317,8 @@ class UsersResource(Resource):
                 provider. Must be used in combination with the `provider` parameter. For
                 example, use `provider=oauth_google&provider_user_id=12345` to retrieve a user
                 with Google provider user ID 12345. Accepts up to 100 provider user IDs. Any
-                provider user IDs not found are ignored. One pair is sent per item.
+                provider user IDs not found are ignored. A list; each item is sent as its own
+                `provider_user_id=` query pair.
             limit: Applies a limit to the number of results returned. Can be used for paginating
                 the results together with `offset`. From 1 to 500. Clerk's default: `10`.
             offset: Skip the first `offset` results when paginating. Needs to be an integer
@@ -660,23 +664,28 @@ class UsersResource(Resource):
 
         Args:
             email_address: Counts users with the specified email addresses. Accepts up to 100
-                email addresses. Any email addresses not found are ignored. One pair is sent per
-                item.
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
             phone_number: Counts users with the specified phone numbers. Accepts up to 100 phone
-                numbers. Any phone numbers not found are ignored. One pair is sent per item.
+                numbers. Any phone numbers not found are ignored. A list; each item is sent as
+                its own `phone_number=` query pair.
             external_id: Counts users with the specified external IDs. Accepts up to 100
-                external IDs. Any external IDs not found are ignored. One pair is sent per item.
+                external IDs. Any external IDs not found are ignored. A list; each item is sent
+                as its own `external_id=` query pair.
             username: Counts users with the specified usernames. Accepts up to 100 usernames.
-                Any usernames not found are ignored. One pair is sent per item.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
             web3_wallet: Counts users with the specified web3 wallet addresses. Accepts up to
-                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. One
-                pair is sent per item.
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
             user_id: Counts users with the user IDs specified. Accepts up to 100 user IDs. Any
-                user IDs not found are ignored. One pair is sent per item.
+                user IDs not found are ignored. A list; each item is sent as its own `user_id=`
+                query pair.
             organization_id: Returns users that have memberships to the given organizations. For
                 each organization ID, the `+` and `-` can be prepended to the ID, which denote
                 whether the respective organization should be included or excluded from the
-                result set. Accepts up to 100 organization IDs. One pair is sent per item.
+                result set. Accepts up to 100 organization IDs. A list; each item is sent as its
+                own `organization_id=` query pair.
             query: Counts users that match the given query. For possible matches, we check the
                 email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
                 last names. The query value doesn't need to match the exact value you are
@@ -726,7 +735,8 @@ class UsersResource(Resource):
                 provider. Must be used in combination with the `provider` parameter. For
                 example, use `provider=oauth_google&provider_user_id=12345` to count users with
                 Google provider user ID 12345. Accepts up to 100 provider user IDs. Any provider
-                user IDs not found are ignored. One pair is sent per item.
+                user IDs not found are ignored. A list; each item is sent as its own
+                `provider_user_id=` query pair.
             timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
                 client's.
             retries: A `RetryConfig` for this call instead of the client's, or `False` to try

@@ -443,7 +443,11 @@ def _param_doc(p: Param) -> str:
     if p.required:
         notes.append("Required.")
     if p.location == "query" and schema.get("type") == "array":
-        notes.append("Sent comma-separated." if p.joined else "One pair is sent per item.")
+        notes.append(
+            f"A list, sent as one comma-separated `{p.wire}=` value."
+            if p.joined
+            else f"A list; each item is sent as its own `{p.wire}=` query pair."
+        )
     notes += constraints(schema)
     if p.nullable:
         notes.append("`None` sends null.")
