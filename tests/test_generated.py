@@ -253,3 +253,30 @@ def test_migration_table_pairs_the_official_call_with_ours() -> None:
         r.startswith("| `GetUserList` |") and r.endswith("| `clerk.users.list()` |") for r in rows
     )
     assert "Only in `clerk_async`:" in table
+
+
+def test_integer_fields_are_int_and_deprecated_models_are_marked() -> None:
+    import clerk_async.models as models
+    from clerk_async.webhooks import BillingSubscriptionItemCreditEventData
+    from tools.generate._names import pascal
+    from tools.generate._schemas import RENAMES, read_names
+
+    spec = yaml.safe_load((ROOT / "spec" / "bapi-2026-05-12.yml").read_text())
+    table = read_names(ROOT / "spec" / "model-names.tsv", "")
+    checked = 0
+    for name, schema in spec["components"]["schemas"].items():
+        cls = getattr(
+            models, table.get(f"schema:{name}") or RENAMES.get(name) or pascal(name), None
+        )
+        hints = typing.get_type_hints(cls) if cls is not None else {}
+        for wire, prop in schema.get("properties", {}).items():
+            field = next(
+                (f for f in getattr(cls, "__struct_encode_fields__", ()) if f == wire), None
+            )
+            if prop.get("type") == "integer" and field is not None:
+                index = cls.__struct_encode_fields__.index(wire)  # type: ignore[union-attr]
+                hint = hints[cls.__struct_fields__[index]]  # type: ignore[union-attr]
+                assert int in typing.get_args(hint) or hint is int, (name, wire, hint)
+                checked += 1
+    assert checked > 200
+    assert "may be removed" in getattr(BillingSubscriptionItemCreditEventData, "__deprecated__", "")
