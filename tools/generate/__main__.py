@@ -23,6 +23,7 @@ TABLE = ROOT / "spec" / "operations.tsv"
 NAMES = ROOT / "spec" / "model-names.tsv"
 PACKAGE = ROOT / "clerk_async"
 MIGRATION = ROOT / "docs" / "migration.md"
+MKDOCS = ROOT / "mkdocs.yml"
 # Hand-written files inside the generated packages.
 KEEP = {"_base.py"}
 
@@ -52,6 +53,7 @@ def render() -> dict[Path, str]:
     files = {path: formatted(path, text) for path, text in files.items()}
     files[_webhooks.TARGET] = _webhooks.render()
     files.update(_reference.pages(ROOT, list(by_resource), list(by_module)))
+    files[MKDOCS] = _reference.nav(MKDOCS.read_text(), list(by_resource), list(by_module))
     files[MIGRATION] = _migration.page(MIGRATION.read_text(), ops)
     return files
 
