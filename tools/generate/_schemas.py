@@ -279,7 +279,8 @@ class SchemaRegistry:
         if owner == key:
             return name
         probe = f"_Probe{len(self.structs)}"
-        self._build(probe, schema, source, request)
+        # Nested objects are named as the existing Struct's are, so that they compare equal.
+        self._build(probe, schema, source, request, hint_base=name)
         candidate = self.structs.pop(probe)
         existing = self.structs[name]
         if _same_fields(existing, candidate):
@@ -293,7 +294,14 @@ class SchemaRegistry:
             )
         return name
 
-    def _build(self, name: str, schema: dict[str, Any], source: str, request: bool) -> None:
+    def _build(
+        self,
+        name: str,
+        schema: dict[str, Any],
+        source: str,
+        request: bool,
+        hint_base: str | None = None,
+    ) -> None:
         struct = StructDef(name=name, source=source, request=request)
         self.structs[name] = struct  # registered first: recursive schemas refer back to it
         struct.doc = self.resolve(schema).get("description", "")
@@ -303,7 +311,7 @@ class SchemaRegistry:
             py = snake(wire)
             if shadows_builtin(py) and py not in {"object", "type"}:
                 raise ValueError(f"{name}.{wire} would shadow a builtin used in annotations")
-            hint = name.removesuffix(self.suffix) + pascal(wire)
+            hint = (hint_base or name).removesuffix(self.suffix) + pascal(wire)
             ann = self.annotation(prop, self._suffixed(hint) if self.suffix else hint, request)
             resolved = self.resolve(prop)
             struct.fields.append(
