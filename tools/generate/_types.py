@@ -10,15 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-# Where each name an annotation may use comes from; builtins and models are not listed.
-SOURCES = {
-    "Any": "typing",
-    "Literal": "typing",
-    "Mapping": "collections.abc",
-    "Sequence": "collections.abc",
-    "Paginated": "..models._base",
-    "FileInput": ".._transport",
-}
+# The names an annotation may use that a module must import (builtins and models aside);
+# which module each comes from is the emitter's business (`_emit.import_lines`).
+IMPORTED = frozenset({"Any", "FileInput", "Literal", "Mapping", "Paginated", "Sequence"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class Ann:
     @property
     def imports(self) -> frozenset[str]:
         """The names, other than builtins and models, that the rendered text uses."""
-        own = {self.name} if self.name in SOURCES else set()
+        own = {self.name} if self.name in IMPORTED else set()
         if self.values:
             own.add("Literal")
         return frozenset(own.union(*(a.imports for a in self.args)))
