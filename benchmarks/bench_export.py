@@ -116,7 +116,9 @@ def measure(pages: AsyncIterator[Sequence[Any]], work_ms: float, users: int) -> 
     count, ids = asyncio.run(export(pages, work_ms))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if count != users or len(set(ids)) != users or ids != sorted(ids):
-        raise SystemExit(f"an export returned {count} users ({len(set(ids))} distinct), not {users}")
+        raise SystemExit(
+            f"an export returned {count} users ({len(set(ids))} distinct), not {users}"
+        )
     return Round(elapsed, cpu, count)
 
 
@@ -144,8 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     requests = -(-args.users // PAGE) + (args.users % PAGE == 0)
     server, url = _server.spawn(
-        [sys.executable, str(Path(__file__).resolve()), "--serve",
-         f"--users={args.users}", f"--latency={args.latency}"],
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            f"--users={args.users}",
+            f"--latency={args.latency}",
+        ],
         "URL",
     )
     try:

@@ -280,7 +280,8 @@ def _version(package: str) -> str:
 def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
     print(
         f"{args.calls:,} users.get calls, {args.concurrency} in flight at a time; the server"
-        f" answers {args.status} (Retry-After: 0) to {args.share:.0%} of requests (seed {args.seed})."
+        f" answers {args.status} (Retry-After: 0) to {args.share:.0%} of requests"
+        f" (seed {args.seed})."
     )
     print(
         f"Python {sys.version.split()[0]}, clerk_async {_version('clerk-async')},"
@@ -308,7 +309,8 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
         if outcome.lost:
             calls = "call" if outcome.lost == 1 else "calls"
             print(
-                f"{outcome.label} lost: {outcome.lost:,} {calls} cut off after {args.call_timeout:g}s"
+                f"{outcome.label} lost: {outcome.lost:,} {calls} cut off after"
+                f" {args.call_timeout:g}s"
             )
         ended = outcome.succeeded + outcome.failed_total + outcome.lost
         if not outcome.unavailable and ended != args.calls:

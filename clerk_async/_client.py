@@ -369,14 +369,18 @@ def _check_count(name: str, value: object) -> None:
         raise ValueError(f"{name} must be at least 1")
 
 
-def _rate_limiter(value: RateLimiter | Literal["auto"] | None, key: str | None) -> RateLimiter | None:
+def _rate_limiter(
+    value: RateLimiter | Literal["auto"] | None, key: str | None
+) -> RateLimiter | None:
     if value is None:
         return None
     if value == "auto":
         from .ratelimit import RateLimit
 
         if not key:
-            raise ValueError("rate_limit='auto' needs the secret key, to tell production from development")
+            raise ValueError(
+                "rate_limit='auto' needs the secret key, to tell production from development"
+            )
         return RateLimit.for_secret_key(key.strip())
     from .ratelimit import RateLimiter
 

@@ -81,7 +81,9 @@ class Timeout:
         if isinstance(value, Timeout):
             return value
         if not _positive(value):
-            raise TypeError(f"timeout must be a positive number of seconds or a Timeout, not {value!r}")
+            raise TypeError(
+                f"timeout must be a positive number of seconds or a Timeout, not {value!r}"
+            )
         return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
 
 
@@ -297,9 +299,7 @@ def check_server_url(url: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise ClerkConfigurationError("server_url must not contain a user name or password")
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise ClerkConfigurationError(
-            f"server_url must not have a query or fragment: {url!r}"
-        )
+        raise ClerkConfigurationError(f"server_url must not have a query or fragment: {url!r}")
     return url.strip().rstrip("/")
 
 

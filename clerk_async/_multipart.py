@@ -47,7 +47,9 @@ def form_data(body: list[Part]) -> aiohttp.FormData:
 
     form = aiohttp.FormData()
     for part in body:
-        form.add_field(part.name, part.value, filename=part.filename, content_type=part.content_type)
+        form.add_field(
+            part.name, part.value, filename=part.filename, content_type=part.content_type
+        )
     return form
 
 

@@ -87,7 +87,9 @@ class RetryConfig:
 
     def waits(self) -> Iterator[float]:
         """The successive waits before jitter, from ``backoff.expo``."""
-        waits = backoff.expo(base=self.multiplier, factor=self.initial_delay, max_value=self.max_delay)
+        waits = backoff.expo(
+            base=self.multiplier, factor=self.initial_delay, max_value=self.max_delay
+        )
         next(waits)  # backoff's generators expect to be primed before their first value
         return waits
 
@@ -114,7 +116,9 @@ class RetrySchedule:
         self._deadline = (
             time.monotonic() + config.total_timeout if config.total_timeout is not None else None
         )
-        self._waits: Iterator[float] | None = None  # built on the first retry: most calls never need it
+        self._waits: Iterator[float] | None = (
+            None  # built on the first retry: most calls never need it
+        )
         self.attempts = 0
         self.out_of_budget = False
         """Whether the last ``next_wait`` gave up because the wait would cross the budget."""
@@ -177,7 +181,6 @@ class RetrySchedule:
         return proves_not_processed or self._may_replay
 
 
-
 def _seconds(name: str, value: object, *, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TypeError(f"RetryConfig.{name} must be a finite number, not {value!r}")
@@ -190,10 +193,14 @@ def _statuses(values: Iterable[int]) -> frozenset[int]:
     try:
         statuses = frozenset(values)
     except TypeError:
-        raise TypeError(f"RetryConfig.retry_statuses must be a set of ints, not {values!r}") from None
+        raise TypeError(
+            f"RetryConfig.retry_statuses must be a set of ints, not {values!r}"
+        ) from None
     for status in statuses:
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise ValueError(f"RetryConfig.retry_statuses holds {status!r}, not an HTTP error status")
+            raise ValueError(
+                f"RetryConfig.retry_statuses holds {status!r}, not an HTTP error status"
+            )
     return statuses
 
 

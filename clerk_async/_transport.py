@@ -122,9 +122,7 @@ async def request(
                 _log_attempt(op, prepared, schedule.attempts, str(status), None)
                 return _decode(op, status, data, schedule.attempts)
             retry_after = retry_after_seconds(headers)
-            error = api_error(
-                status, headers, data, operation=op.name, retry_after=retry_after
-            )
+            error = api_error(status, headers, data, operation=op.name, retry_after=retry_after)
             wait = schedule.next_wait(status=status, retry_after=retry_after)
             outcome = str(status)
             if status == 429 and retry_after is not None:
@@ -383,7 +381,9 @@ def _query_value(value: object) -> str:
     return str(value)
 
 
-async def _payload(op: Operation[Any], body: object, headers: dict[str, str]) -> bytes | list[Part] | None:
+async def _payload(
+    op: Operation[Any], body: object, headers: dict[str, str]
+) -> bytes | list[Part] | None:
     if op.body is None:
         return None
     if isinstance(body, dict):
@@ -413,5 +413,10 @@ def _log_attempt(
     else:
         logger.debug(
             "%s %s %s attempt %d: %s, retrying in %.3fs",
-            op.name, op.method, path, attempt, outcome, delay,
+            op.name,
+            op.method,
+            path,
+            attempt,
+            outcome,
+            delay,
         )

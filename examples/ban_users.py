@@ -35,7 +35,9 @@ def read_ids(path: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-async def ban_users(clerk: AsyncClerk, ids: list[str], concurrency: int) -> list[Outcome[str, User]]:
+async def ban_users(
+    clerk: AsyncClerk, ids: list[str], concurrency: int
+) -> list[Outcome[str, User]]:
     """Ban each user; one outcome per id, in the file's order."""
     return await clerk.map(clerk.users.ban, ids, concurrency=concurrency)
 
@@ -68,8 +70,10 @@ async def run(file: Path | None, concurrency: int) -> int:
         async with AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
             status = report(await ban_users(clerk, read_ids(file), concurrency))
         banned = sum(user["banned"] for user in fake.users.values())
-        print(f"FakeClerk now holds {banned} banned users; at most {fake.max_in_flight} bans"
-              " were in flight at once")
+        print(
+            f"FakeClerk now holds {banned} banned users; at most {fake.max_in_flight} bans"
+            " were in flight at once"
+        )
         return status
 
 

@@ -60,7 +60,10 @@ async def offline_tour() -> None:
 
             sent = len(fake.requests)
             every = [u.id async for u in clerk.users.list(limit=20)]
-            step("users.list, all pages", f"{len(every)} users in {len(fake.requests) - sent} requests")
+            step(
+                "users.list, all pages",
+                f"{len(every)} users in {len(fake.requests) - sent} requests",
+            )
 
             organization = await clerk.organizations.create(
                 name="Analytical Engines", created_by=user.id

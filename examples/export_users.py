@@ -63,7 +63,9 @@ async def run(path: Path, demo_users: int) -> int:
         async with AsyncClerk(server_url=api_url + "/v1") as clerk:  # reads CLERK_SECRET_KEY
             return await export_users(clerk, path, progress=sys.stderr)
     async with FakeClerk(users=demo_users) as fake:
-        print(f"CLERK_SECRET_KEY is not set: exporting from FakeClerk at {fake.url}", file=sys.stderr)
+        print(
+            f"CLERK_SECRET_KEY is not set: exporting from FakeClerk at {fake.url}", file=sys.stderr
+        )
         async with AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
             return await export_users(clerk, path, progress=sys.stderr)
 

@@ -31,7 +31,9 @@ def _runtime_imports(tree: ast.Module, module: str, is_package: bool) -> set[str
             base = package
             for _ in range(node.level - 1):
                 base = base.rpartition(".")[0]
-            target = f"{base}.{node.module}" if node.level and node.module else (node.module or base)
+            target = (
+                f"{base}.{node.module}" if node.level and node.module else (node.module or base)
+            )
             found.add(target)
             found.update(f"{target}.{alias.name}" for alias in node.names)
     return found
@@ -56,7 +58,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return [*path[path.index(target):], target]
+                return [*path[path.index(target) :], target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         path.pop()

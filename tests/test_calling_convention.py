@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import re
+import typing
 import warnings
 from collections.abc import Awaitable
 from pathlib import Path
@@ -18,6 +20,7 @@ from clerk_async.models import User
 from ._support import user_json
 from .conftest import SECRET, RecordingServer
 
+ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
@@ -27,7 +30,9 @@ async def sent(call: Awaitable[object]) -> None:
         await call
 
 
-async def test_headers_identify_the_sdk_and_authenticate(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_headers_identify_the_sdk_and_authenticate(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/users/user_1", user_json("user_1"))
     await clerk.users.get("user_1")
     headers = server.last.headers
@@ -88,7 +93,9 @@ async def test_unset_arguments_are_not_sent(server: RecordingServer, clerk: Asyn
     assert server.last.content_type == "application/json"
 
 
-async def test_none_is_sent_as_null_to_clear_a_field(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_none_is_sent_as_null_to_clear_a_field(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/users/user_1", user_json("user_1"))
     await clerk.users.update("user_1", last_name=None, external_id=None)
     assert server.last.json() == {"last_name": None, "external_id": None}
@@ -102,12 +109,16 @@ async def test_required_body_with_no_fields_still_sends_an_empty_object(
     assert server.last.body == b"{}"
 
 
-async def test_optional_body_with_no_fields_sends_no_body(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_optional_body_with_no_fields_sends_no_body(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     await sent(clerk.users.unban("user_1"))
     assert server.last.body == b""
 
 
-async def test_array_body_is_one_positional_argument(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_array_body_is_one_positional_argument(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/invitations/bulk", [])
     await clerk.invitations.bulk_create(
         [{"email_address": "a@x.com"}, {"email_address": "b@x.com", "public_metadata": {"k": 1}}]
@@ -120,18 +131,25 @@ async def test_array_body_is_one_positional_argument(server: RecordingServer, cl
     await clerk.waitlist_entries.bulk_create([{"email_address": "c@x.com", "notify": False}])
     assert server.last.json() == [{"email_address": "c@x.com", "notify": False}]
     server.reply("/v1/organizations/org_1/invitations/bulk", {"data": [], "total_count": 0})
-    await clerk.organization_invitations.bulk_create("org_1", [{"email_address": "d@x.com", "role": "org:member"}])
+    await clerk.organization_invitations.bulk_create(
+        "org_1", [{"email_address": "d@x.com", "role": "org:member"}]
+    )
     assert server.last.path == "/v1/organizations/org_1/invitations/bulk"
     assert server.last.json() == [{"email_address": "d@x.com", "role": "org:member"}]
 
 
-async def test_nested_objects_accept_a_struct_or_a_dict(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_nested_objects_accept_a_struct_or_a_dict(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     from clerk_async.models import CreateBulkInvitationsItem
 
     server.reply("/v1/invitations/bulk", [])
     struct = CreateBulkInvitationsItem(email_address="a@x.com", notify=False)
     await clerk.invitations.bulk_create([struct, {"email_address": "b@x.com"}])
-    assert server.last.json() == [{"email_address": "a@x.com", "notify": False}, {"email_address": "b@x.com"}]
+    assert server.last.json() == [
+        {"email_address": "a@x.com", "notify": False},
+        {"email_address": "b@x.com"},
+    ]
 
 
 @pytest.mark.parametrize("kind", ["bytes", "file", "path", "tuple"])
@@ -157,7 +175,9 @@ async def test_multipart_upload_accepts_bytes_file_path_or_tuple(
     assert PNG in body
 
 
-async def test_multipart_form_fields_travel_beside_the_file(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_multipart_form_fields_travel_beside_the_file(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/organizations/org_1/logo", {})
     await sent(clerk.organizations.upload_logo("org_1", file=PNG, uploader_user_id="user_9"))
     body = server.last.body
@@ -165,7 +185,9 @@ async def test_multipart_form_fields_travel_beside_the_file(server: RecordingSer
     assert b'name="uploader_user_id"' in body and b"user_9" in body
 
 
-async def test_deprecated_operations_warn_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_deprecated_operations_warn_at_the_callers_line(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/templates/email/welcome/preview", {"subject": "Hi"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -176,11 +198,20 @@ async def test_deprecated_operations_warn_at_the_callers_line(server: RecordingS
     assert "Deprecated" in (type(clerk.templates).preview.__doc__ or "")
 
 
-async def test_a_deprecated_listing_warns_once_at_the_callers_line(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_a_deprecated_listing_warns_once_at_the_callers_line(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     client = {
-        "object": "client", "id": "client_1", "session_ids": [], "sessions": [],
-        "sign_in_id": None, "sign_up_id": None, "last_active_session_id": None,
-        "last_authentication_strategy": None, "updated_at": 1, "created_at": 1,
+        "object": "client",
+        "id": "client_1",
+        "session_ids": [],
+        "sessions": [],
+        "sign_in_id": None,
+        "sign_up_id": None,
+        "last_active_session_id": None,
+        "last_authentication_strategy": None,
+        "updated_at": 1,
+        "created_at": 1,
     }
     server.reply("/v1/clients", [client, client])  # always a full page of 2: iteration goes on
     with warnings.catch_warnings(record=True) as caught:
@@ -216,7 +247,9 @@ async def test_missing_key_fails_clearly_on_first_request_that_needs_it(
     assert "Authorization" not in server.last.headers
 
 
-async def test_key_falls_back_to_environment(server: RecordingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_key_falls_back_to_environment(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_fromenv")
     async with AsyncClerk(server_url=server.url) as clerk:
         await sent(clerk.users.unban("user_1"))
@@ -239,7 +272,9 @@ def test_every_method_has_precise_signature_and_docstring() -> None:
             paged += 1
         else:
             assert inspect.iscoroutinefunction(fn), f"{resource}.{method}"
-        assert not any(p.kind is p.VAR_KEYWORD or p.kind is p.VAR_POSITIONAL for p in params.values())
+        assert not any(
+            p.kind is p.VAR_KEYWORD or p.kind is p.VAR_POSITIONAL for p in params.values()
+        )
         for option in ("timeout", "retries", "extra_headers"):
             assert params[option].kind is inspect.Parameter.KEYWORD_ONLY
         doc = fn.__doc__ or ""
@@ -257,12 +292,16 @@ async def test_results_are_typed_structs(server: RecordingServer, clerk: AsyncCl
     assert msgspec.json.decode(msgspec.json.encode(users[0]))["id"] == "user_1"
 
 
-async def test_no_content_operations_return_none(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_no_content_operations_return_none(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/webhooks/svix", None, status=204)
     assert await clerk.webhooks.delete_svix_app() is None
 
 
-async def test_json_body_that_cannot_be_encoded_is_a_type_error(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_json_body_that_cannot_be_encoded_is_a_type_error(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     with pytest.raises(TypeError, match="cannot be encoded"):
         await clerk.users.update_metadata("user_1", public_metadata={"when": object()})
     assert server.requests == []
@@ -274,3 +313,58 @@ def test_body_field_typing_mirrors_the_spec() -> None:
     assert sig.parameters["user_id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert list(sig.parameters)[:3] == ["user_id", "external_id", "first_name"]
     assert list(sig.parameters)[-3:] == ["timeout", "retries", "extra_headers"]
+
+
+async def test_boolean_query_parameters_the_spec_types_as_text_take_bool(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
+    hints = typing.get_type_hints(type(clerk.api_keys).list)
+    assert hints["include_invalid"] == bool | msgspec.UnsetType
+    server.reply("/v1/api_keys", {"data": [], "total_count": 0})
+    await clerk.api_keys.list(subject="user_1", include_invalid=False)
+    assert ("include_invalid", "false") in server.last.query
+
+
+def test_deprecated_operations_are_visible_to_type_checkers() -> None:
+    templates = type(AsyncClerk("sk_test_x").templates)
+    message = getattr(templates.preview, "__deprecated__", None)
+    assert message is not None and "Deprecated by Clerk" in message
+    assert not hasattr(type(AsyncClerk("sk_test_x").users).get, "__deprecated__")
+    clients = type(AsyncClerk("sk_test_x").clients)
+    assert getattr(clients.list, "__deprecated__", None)  # a deprecated listing too
+
+
+def test_raises_pairs_each_exception_with_its_own_statuses() -> None:
+    from clerk_async.resources.users import UsersResource
+
+    raises = (UsersResource.delete.__doc__ or "").split("Raises:")[1]
+    entries = [" ".join(line.split()) for line in raises.strip().splitlines()]
+    assert entries[:3] == [
+        "BadRequestError: Clerk answers 400.",
+        "AuthenticationError: Clerk answers 401.",
+        "NotFoundError: Clerk answers 404.",
+    ]
+    assert entries[3].startswith("ClerkConnectionError:")
+
+
+def test_raises_of_every_method_follows_the_spec_statuses() -> None:
+    import yaml
+
+    from clerk_async import _errors
+
+    spec = yaml.safe_load(ROOT.joinpath("spec", "bapi-2026-05-12.yml").read_text())
+    client = AsyncClerk("sk_test_x")
+    for row in ROOT.joinpath("spec", "operations.tsv").read_text().splitlines()[1:]:
+        resource, method, http, path = row.split("\t")[:4]
+        statuses = sorted(
+            int(c)
+            for c in spec["paths"][path][http.lower()]["responses"]
+            if c.isdigit() and int(c) >= 400
+        )
+        doc = getattr(getattr(client, resource), method).__doc__ or ""
+        raises = " ".join(doc.split("Raises:")[1].split())
+        for status in statuses:
+            entry = re.search(rf"(\w+): Clerk answers [\d or]*\b{status}\b", raises)
+            assert entry is not None, (resource, method, status)
+            raised = _errors.api_error(status, {}, b"", operation="x", attempts=1, retry_after=None)
+            assert type(raised).__name__ == entry.group(1), (resource, method, status)

@@ -83,6 +83,9 @@ def test_import_is_lazy() -> None:
     import subprocess
     import sys
 
-    code = "import clerk_async, sys; print('aiohttp' in sys.modules, 'clerk_async.models.users' in sys.modules)"
+    code = (
+        "import clerk_async, sys;"
+        " print('aiohttp' in sys.modules, 'clerk_async.models.users' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -61,13 +61,17 @@ def test_the_server_url_and_jwt_key_fall_back_to_the_environment(
     assert clerk.server_url == "http://127.0.0.1:7/v1"
     assert clerk._config.bearer_auth == "sk_test_fromenv"
     assert clerk._jwt_key == "not checked until used"
-    assert AsyncClerk(server_url="https://api.clerk.com/v1").server_url == "https://api.clerk.com/v1"
+    assert (
+        AsyncClerk(server_url="https://api.clerk.com/v1").server_url == "https://api.clerk.com/v1"
+    )
     monkeypatch.setenv("CLERK_API_URL", "http://evil.example/v1")
     with pytest.raises(ClerkConfigurationError, match="clear text"):
         AsyncClerk()
 
 
-async def test_a_secret_key_with_surrounding_whitespace_is_stripped(server: RecordingServer) -> None:
+async def test_a_secret_key_with_surrounding_whitespace_is_stripped(
+    server: RecordingServer,
+) -> None:
     async with AsyncClerk(f"\t{SECRET} \n", server_url=server.url) as clerk:
         await clerk.jwks.get_jwks()
     assert server.last.headers["Authorization"] == f"Bearer {SECRET}"
@@ -125,7 +129,9 @@ async def test_header_injection_is_refused_everywhere(
         ({"retry_non_idempotent": "yes"}, TypeError),
     ],
 )
-def test_retry_config_fields_are_type_checked(options: dict[str, Any], error: type[Exception]) -> None:
+def test_retry_config_fields_are_type_checked(
+    options: dict[str, Any], error: type[Exception]
+) -> None:
     with pytest.raises(error, match="RetryConfig"):
         RetryConfig(**options)
 
@@ -158,7 +164,11 @@ async def test_a_client_never_closed_warns_naming_asyncclerk(server: RecordingSe
         warnings.simplefilter("always")
         del clerk
         gc.collect()
-    ours = [w for w in caught if issubclass(w.category, ResourceWarning) and "AsyncClerk" in str(w.message)]
+    ours = [
+        w
+        for w in caught
+        if issubclass(w.category, ResourceWarning) and "AsyncClerk" in str(w.message)
+    ]
     assert len(ours) == 1
     await session.close()
 

@@ -59,7 +59,9 @@ CLERK_BODY = {
         (402, ClerkAPIError),
     ],
 )
-async def test_status_maps_to_class(server: RecordingServer, clerk: AsyncClerk, status: int, cls: type) -> None:
+async def test_status_maps_to_class(
+    server: RecordingServer, clerk: AsyncClerk, status: int, cls: type
+) -> None:
     server.reply("/v1/users/user_1", CLERK_BODY, status=status)
     with pytest.raises(cls) as caught:
         await clerk.users.get("user_1")
@@ -81,7 +83,9 @@ async def test_status_maps_to_class(server: RecordingServer, clerk: AsyncClerk, 
     assert "trace_abc" in text
 
 
-async def test_html_error_page_keeps_class_and_text(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_html_error_page_keeps_class_and_text(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
     server.reply("/v1/users/user_1", raw=page, status=502, headers={"Content-Type": "text/html"})
     with pytest.raises(ServerError) as caught:
@@ -91,7 +95,9 @@ async def test_html_error_page_keeps_class_and_text(server: RecordingServer, cle
     assert "502 Bad Gateway" in str(caught.value)
 
 
-async def test_rate_limit_error_carries_retry_after(server: RecordingServer, clerk: AsyncClerk) -> None:
+async def test_rate_limit_error_carries_retry_after(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
     server.reply("/v1/users/user_1", CLERK_BODY, status=429, headers={"Retry-After": "7"})
     with pytest.raises(RateLimitError) as caught:
         await clerk.users.get("user_1")
@@ -99,8 +105,14 @@ async def test_rate_limit_error_carries_retry_after(server: RecordingServer, cle
     assert "retry after 7s" in str(caught.value)
 
 
-async def test_undecodable_success_body_is_a_decode_error(server: RecordingServer, clerk: AsyncClerk) -> None:
-    server.reply("/v1/users/user_1", raw=b'{"id": "user_1", "trunc', headers={"Content-Type": "application/json"})
+async def test_undecodable_success_body_is_a_decode_error(
+    server: RecordingServer, clerk: AsyncClerk
+) -> None:
+    server.reply(
+        "/v1/users/user_1",
+        raw=b'{"id": "user_1", "trunc',
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(ClerkDecodeError) as caught:
         await clerk.users.get("user_1")
     assert caught.value.operation == "users.get"
@@ -128,7 +140,9 @@ def test_api_errors_pickle_for_process_pools() -> None:
     assert type(clone) is NotFoundError and clone.status == 404
 
 
-async def test_every_error_from_a_real_answer_pickles_with_its_details(server: RecordingServer) -> None:
+async def test_every_error_from_a_real_answer_pickles_with_its_details(
+    server: RecordingServer,
+) -> None:
     server.reply(
         "/v1/users/user_1",
         CLERK_BODY,
@@ -142,7 +156,11 @@ async def test_every_error_from_a_real_answer_pickles_with_its_details(server: R
     assert type(error.headers).__name__ == "CIMultiDictProxy"  # aiohttp's, as answered
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is RateLimitError
-    assert (clone.status, clone.code, clone.clerk_trace_id) == (429, "resource_not_found", "trace_abc")
+    assert (clone.status, clone.code, clone.clerk_trace_id) == (
+        429,
+        "resource_not_found",
+        "trace_abc",
+    )
     assert clone.retry_after == 7.0 and clone.attempts == 1
     assert clone.headers["retry-after"] == "7"  # still case-insensitive
     assert clone.errors == error.errors and clone.body == error.body

@@ -72,16 +72,33 @@ def test_missing_required_field_is_rejected_by_the_model() -> None:
 
 
 def test_schemas_that_require_undeclared_fields_still_decode() -> None:
-    # The spec lists `authenticatable` / `disable_jit_provisioning` as required without declaring them.
+    # The spec lists `authenticatable` / `disable_jit_provisioning` as required without
+    # declaring them.
     saml = {
-        "object": "saml_connection", "id": "samlc_1", "name": "Acme", "domains": ["acme.com"],
-        "idp_entity_id": None, "idp_sso_url": None, "idp_certificate": None,
-        "idp_certificate_issued_at": None, "idp_certificate_expires_at": None,
-        "acs_url": "https://x", "sp_entity_id": "sp", "sp_metadata_url": "https://m",
-        "active": True, "provider": "saml_custom", "user_count": 0, "sync_user_attributes": True,
-        "allow_subdomains": False, "allow_idp_initiated": False,
-        "disable_additional_identifications": False, "allow_organization_account_linking": False,
-        "force_authn": False, "login_hint": {"mode": "off"}, "created_at": 1, "updated_at": 1,
+        "object": "saml_connection",
+        "id": "samlc_1",
+        "name": "Acme",
+        "domains": ["acme.com"],
+        "idp_entity_id": None,
+        "idp_sso_url": None,
+        "idp_certificate": None,
+        "idp_certificate_issued_at": None,
+        "idp_certificate_expires_at": None,
+        "acs_url": "https://x",
+        "sp_entity_id": "sp",
+        "sp_metadata_url": "https://m",
+        "active": True,
+        "provider": "saml_custom",
+        "user_count": 0,
+        "sync_user_attributes": True,
+        "allow_subdomains": False,
+        "allow_idp_initiated": False,
+        "disable_additional_identifications": False,
+        "allow_organization_account_linking": False,
+        "force_authn": False,
+        "login_hint": {"mode": "off"},
+        "created_at": 1,
+        "updated_at": 1,
     }
     assert isinstance(decode(saml, SAMLConnection), SAMLConnection)
     fields = {f.name for f in msgspec.structs.fields(EnterpriseConnection)}

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from tools.generate._format import formatted
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "spec" / "bapi-2026-05-12.yml"
 OPERATIONS = ROOT / "spec" / "operations.tsv"
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if a file is stale")
     args = parser.parse_args(argv)
-    tables = render()
+    tables = formatted(TARGET, render())
     if args.check:
         stale = not TARGET.exists() or TARGET.read_text() != tables
         stale = stale or DOCS.read_text() != render_docs(DOCS.read_text())

@@ -86,7 +86,6 @@ class Keys:
         return self.cache.lookup(kid) or await self.cache.get(kid, self.fetch)
 
 
-
 async def verify_signature(parsed: ParsedToken, keys: Keys, types: frozenset[str]) -> None:
     """Check the header (``typ``, ``alg``), find the key and check the signature."""
     if parsed.typ is not None and parsed.typ not in types:
@@ -256,7 +255,9 @@ async def verify_token(
         ValueError: ``clock_skew`` is not a finite number of seconds >= 0.
     """
     jwt_key = jwt_key if jwt_key is not None else os.environ.get("CLERK_JWT_KEY") or None
-    keys = Keys.from_pem(jwt_key) if jwt_key is not None else _standalone_keys(secret_key, server_url)
+    keys = (
+        Keys.from_pem(jwt_key) if jwt_key is not None else _standalone_keys(secret_key, server_url)
+    )
     return await verify_with_keys(
         token,
         keys,

@@ -13,7 +13,14 @@ __all__ = ["ActorToken", "CreateActorTokenActor"]
 
 
 class CreateActorTokenActor(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `actor_tokens.create`."""
+    """The actor payload. It needs to include a sub property which should contain the ID of the
+    actor. This whole payload will be also included in the JWT session token.
+
+    An inline schema of the Backend API. Sent with `actor_tokens.create`.
+
+    Attributes:
+        sub: The ID of the actor.
+    """
 
     sub: str
 
@@ -23,6 +30,17 @@ class ActorToken(Model, kw_only=True):
     `actor_tokens.revoke`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `actor_token`.
+        id: Clerk's `id`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`.
+        user_id: Clerk's `user_id`.
+        actor: Clerk's `actor`.
+        token: Clerk's `token`.
+        url: Clerk's `url`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["actor_token"] | str

@@ -9,13 +9,30 @@ from typing import Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["AdminPortalLinkToken", "AdminPortalLinkToken2"]
+__all__ = ["AdminPortalLinkToken", "AdminPortalLinkTokenWithSecret"]
 
 
-class AdminPortalLinkToken(Model, kw_only=True):
+class AdminPortalLinkTokenWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `admin_portal_link_tokens.create`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `admin_portal_link_token`.
+        id: Clerk's `id`.
+        admin_portal_link_id: The origin-level admin_portal_link this token was issued for.
+        instance_id: Clerk's `instance_id`.
+        organization_id: Optional. Present only when the link is scoped to an existing org.
+        it_contact_id: Optional opaque reference to the IT contact associated with this link.
+        scopes: Caller-provided scopes for this token.
+        token: The single-use admin portal link token. Returned only on creation. URL-borne;
+            treat as a secret.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the token will expire, in milliseconds.
+        created_at: The timestamp for when the token was created, in milliseconds.
+        updated_at: The timestamp for when the token was last updated, in milliseconds.
     """
 
     object: Literal["admin_portal_link_token"] | str
@@ -36,8 +53,24 @@ class AdminPortalLinkToken(Model, kw_only=True):
     __repr__ = masked_repr("token")
 
 
-class AdminPortalLinkToken2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `admin_portal_link_tokens.revoke`."""
+class AdminPortalLinkToken(Model, kw_only=True):
+    """An inline schema of the Backend API. Returned by `admin_portal_link_tokens.revoke`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `admin_portal_link_token`.
+        id: Clerk's `id`.
+        admin_portal_link_id: The origin-level admin_portal_link this token was issued for.
+        instance_id: Clerk's `instance_id`.
+        organization_id: Optional. Present only when the link is scoped to an existing org.
+        it_contact_id: Optional opaque reference to the IT contact associated with this link.
+        scopes: Caller-provided scopes for this token.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the token will expire, in milliseconds.
+        created_at: The timestamp for when the token was created, in milliseconds.
+        updated_at: The timestamp for when the token was last updated, in milliseconds.
+    """
 
     object: Literal["admin_portal_link_token"] | str
     id: str

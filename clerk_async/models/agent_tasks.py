@@ -15,14 +15,32 @@ __all__ = ["AgentTask", "CreateAgentTaskOnBehalfOf"]
 
 
 class CreateAgentTaskOnBehalfOf(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `agent_tasks.create`."""
+    """Identifies the user on whose behalf the agent task is created. Exactly one of user_id or
+    identifier must be provided.
+
+    An inline schema of the Backend API. Sent with `agent_tasks.create`.
+
+    Attributes:
+        user_id: The ID of the user.
+        identifier: A verified identifier (e.g. email address) belonging to the user.
+    """
 
     user_id: str | UnsetType = UNSET
     identifier: str | UnsetType = UNSET
 
 
 class AgentTask(Model, kw_only=True):
-    """Schema `AgentTask` of the Backend API. Returned by `agent_tasks.create`, `agent_tasks.revoke`."""
+    """Schema `AgentTask` of the Backend API. Returned by `agent_tasks.create`,
+    `agent_tasks.revoke`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `agent_task`.
+        agent_id: A stable identifier for the agent, unique per agent_name within an instance.
+        agent_task_id: A unique identifier for this agent task.
+        task_id: A unique identifier for this agent task. Deprecated: use agent_task_id instead.
+        url: The URL that, when visited, creates a session for the user. Only present in the
+            response to a create request.
+    """
 
     object: Literal["agent_task"] | str
     agent_id: str

@@ -13,8 +13,20 @@ __all__ = ["AllowlistIdentifier"]
 
 
 class AllowlistIdentifier(Model, kw_only=True):
-    """Schema `AllowlistIdentifier` of the Backend API. Returned by `allowlist_identifiers.create`,
-    `allowlist_identifiers.list`.
+    """Schema `AllowlistIdentifier` of the Backend API. Returned by
+    `allowlist_identifiers.create`, `allowlist_identifiers.list`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `allowlist_identifier`.
+        id: Clerk's `id`.
+        invitation_id: Clerk's `invitation_id`.
+        identifier: An email address or a phone number.
+        identifier_type: Clerk's `identifier_type`. Known values: `email_address`,
+            `phone_number`, `web3_wallet`.
+        instance_id: Clerk's `instance_id`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["allowlist_identifier"] | str | None = None

@@ -9,13 +9,32 @@ from typing import Any, Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["APIKey", "APIKey2", "APIKey3", "GetApiKeySecretResponse", "GetApiKeysResponse"]
+__all__ = ["APIKey", "APIKeyWithSecret", "GetAPIKeySecretResponse", "GetAPIKeysResponse"]
 
 
-class APIKey(Model, kw_only=True):
+class APIKeyWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.create`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `api_key`.
+        id: Clerk's `id`.
+        type: Clerk's `type`.
+        subject: Clerk's `subject`.
+        name: Clerk's `name`.
+        description: Clerk's `description`.
+        claims: Clerk's `claims`.
+        scopes: Clerk's `scopes`.
+        secret: Clerk's `secret`.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the API key will expire, in milliseconds.
+        created_by: Clerk's `created_by`.
+        last_used_at: The timestamp for when the API key was last used, in milliseconds.
+        created_at: The timestamp for when the API key was created, in milliseconds.
+        updated_at: The timestamp for when the API key was last updated, in milliseconds.
     """
 
     object: Literal["api_key"] | str
@@ -39,16 +58,39 @@ class APIKey(Model, kw_only=True):
     __repr__ = masked_repr("secret")
 
 
-class GetApiKeysResponse(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `api_keys.list`."""
+class GetAPIKeysResponse(Model, kw_only=True):
+    """An inline schema of the Backend API. Returned by `api_keys.list`.
 
-    data: list[APIKey2]
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Clerk's `total_count`.
+    """
+
+    data: list[APIKey]
     total_count: float
 
 
-class APIKey2(Model, kw_only=True):
+class APIKey(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.get`, `api_keys.list`,
     `api_keys.revoke`, `api_keys.update` and 1 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `api_key`.
+        id: Clerk's `id`.
+        type: Clerk's `type`.
+        subject: Clerk's `subject`.
+        name: Clerk's `name`.
+        description: Clerk's `description`.
+        claims: Clerk's `claims`.
+        scopes: Clerk's `scopes`.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the API key will expire, in milliseconds.
+        created_by: Clerk's `created_by`.
+        last_used_at: The timestamp for when the API key was last used, in milliseconds.
+        created_at: The timestamp for when the API key was created, in milliseconds.
+        updated_at: The timestamp for when the API key was last updated, in milliseconds.
     """
 
     object: Literal["api_key"] | str
@@ -69,18 +111,13 @@ class APIKey2(Model, kw_only=True):
     updated_at: float
 
 
-class APIKey3(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `api_keys.delete`."""
-
-    id: str
-    object: Literal["api_key"] | str
-    deleted: bool
-
-
-class GetApiKeySecretResponse(Model, kw_only=True):
+class GetAPIKeySecretResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `api_keys.get_secret`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        secret: Clerk's `secret`.
     """
 
     secret: str

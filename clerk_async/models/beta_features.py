@@ -13,7 +13,21 @@ __all__ = ["InstanceSettings"]
 
 
 class InstanceSettings(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `beta_features.update_instance_settings`."""
+    """An inline schema of the Backend API. Returned by
+    `beta_features.update_instance_settings`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `instance_settings`.
+        id: Clerk's `id`.
+        restricted_to_allowlist: Clerk's `restricted_to_allowlist`.
+        from_email_address: Clerk's `from_email_address`.
+        progressive_sign_up: Clerk's `progressive_sign_up`.
+        enhanced_email_deliverability: Deprecated. When enabled, production authentication
+            emails for this instance are sent through Clerk's legacy managed email delivery
+            path. This setting is being retired; use the instance's configured email sending
+            domain instead.
+    """
 
     object: Literal["instance_settings"] | str | None = None
     id: str | None = None

@@ -13,7 +13,6 @@ from .common import (
     CommercePayerResponse,
     CommercePaymentMethodResponse,
     CommercePerUnitTotal,
-    CommercePerUnitTotal2,
     CommercePlanUnitPrice,
     CommerceSubscriptionCreditResponseAmount,
     CommerceSubscriptionItem,
@@ -36,20 +35,19 @@ __all__ = [
     "CommerceDiscountRedemptionResponseAmount",
     "CommerceDiscountRedemptionResponseAmountOff",
     "CommercePlan",
-    "CommercePlan2",
+    "CommercePlanWithAmounts",
     "CommercePriceTransitionDetails",
     "CommercePriceTransitionDetailsImmediateCharge",
     "CommercePriceTransitionResponse",
     "CommerceStatementGroup",
-    "CommerceSubscriptionItem2",
-    "CommerceSubscriptionItem2Amount",
-    "CommerceSubscriptionItem2Credit",
-    "CommerceSubscriptionItem2LifetimePaid",
-    "CommerceSubscriptionItem2NextInvoice",
-    "CommerceSubscriptionItem2Payer",
-    "CommerceSubscriptionItem2PaymentSource",
-    "CommerceSubscriptionItem2Plan",
-    "FeatureResponse2",
+    "CommerceSubscriptionItemWithPaymentSource",
+    "CommerceSubscriptionItemWithPaymentSourceAmount",
+    "CommerceSubscriptionItemWithPaymentSourceCredit",
+    "CommerceSubscriptionItemWithPaymentSourceLifetimePaid",
+    "CommerceSubscriptionItemWithPaymentSourceNextInvoice",
+    "CommerceSubscriptionItemWithPaymentSourcePayer",
+    "CommerceSubscriptionItemWithPaymentSourcePaymentSource",
+    "CommerceSubscriptionItemWithPaymentSourcePlan",
     "PaginatedBillingPaymentAttemptResponse",
     "PaginatedBillingPriceResponse",
     "PaginatedBillingStatementResponse",
@@ -59,14 +57,43 @@ __all__ = [
 
 
 class PaginatedCommercePlanResponse(Model, kw_only=True):
-    """Schema `PaginatedCommercePlanResponse` of the Backend API. Returned by `billing.list_plans`."""
+    """Schema `PaginatedCommercePlanResponse` of the Backend API. Returned by
+    `billing.list_plans`.
+
+    Attributes:
+        data: Array of plans.
+        total_count: Total number of plans.
+    """
 
     data: list[CommercePlan]
     total_count: int
 
 
 class CommercePlan(Model, kw_only=True):
-    """Schema `CommercePlan` of the Backend API. Returned by `billing.list_plans`."""
+    """Schema `CommercePlan` of the Backend API. Returned by `billing.list_plans`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_plan`.
+        id: Unique identifier for the plan.
+        name: The name of the plan.
+        fee: Clerk's `fee`.
+        annual_monthly_fee: Clerk's `annual_monthly_fee`.
+        annual_fee: Clerk's `annual_fee`.
+        description: The description of the plan.
+        product_id: The ID of the product this plan belongs to.
+        is_default: Whether this is the default plan.
+        is_recurring: Whether this is a recurring plan.
+        publicly_visible: Whether this plan is publicly visible.
+        has_base_fee: Whether this plan has a base fee.
+        for_payer_type: The payer type this plan is designed for.
+        slug: The URL-friendly slug for the plan.
+        avatar_url: The URL of the plan's avatar image.
+        features: The features included in this plan.
+        free_trial_enabled: Whether free trial is enabled for this plan.
+        free_trial_days: Number of free trial days for this plan.
+        unit_prices: Per-unit pricing tiers for this plan (for example, seats)
+    """
 
     object: Literal["commerce_plan"] | str
     id: str
@@ -90,7 +117,13 @@ class CommercePlan(Model, kw_only=True):
 
 
 class PaginatedBillingPriceResponse(Model, kw_only=True):
-    """Schema `PaginatedBillingPriceResponse` of the Backend API. Returned by `billing.list_prices`."""
+    """Schema `PaginatedBillingPriceResponse` of the Backend API. Returned by
+    `billing.list_prices`.
+
+    Attributes:
+        data: Array of prices.
+        total_count: Total number of prices.
+    """
 
     data: list[BillingPriceResponse]
     total_count: int
@@ -99,6 +132,24 @@ class PaginatedBillingPriceResponse(Model, kw_only=True):
 class BillingPriceResponse(Model, kw_only=True):
     """Schema `BillingPriceResponse` of the Backend API. Returned by `billing.create_price`,
     `billing.create_price_transition`, `billing.list_prices`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_price`.
+        id: Unique identifier for the price.
+        plan_id: Unique identifier for the associated plan.
+        instance_id: Unique identifier for the instance.
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
+        amount: The amount in cents for the price.
+        annual_monthly_amount: The monthly amount in cents when billed annually.
+        fee: Clerk's `fee`.
+        annual_monthly_fee: Clerk's `annual_monthly_fee`.
+        description: The description of the price.
+        is_default: Whether this price is the default price for its plan.
+        created_at: Unix timestamp (milliseconds) of creation.
+        supported_billing_periods: Which billing periods this price supports. Known values:
+            `month`, `annual`, `both`.
     """
 
     object: Literal["commerce_price"] | str
@@ -120,34 +171,68 @@ class BillingPriceResponse(Model, kw_only=True):
 class PaginatedCommerceSubscriptionItemResponse(Model, kw_only=True):
     """Schema `PaginatedCommerceSubscriptionItemResponse` of the Backend API. Returned by
     `billing.list_subscription_items`.
+
+    Attributes:
+        data: Array of subscription items.
+        total_count: Total number of subscription items.
     """
 
     data: list[CommerceSubscriptionItem]
     total_count: int
 
 
-class CommerceSubscriptionItem2(Model, kw_only=True):
+class CommerceSubscriptionItemWithPaymentSource(Model, kw_only=True):
     """Schema `CommerceSubscriptionItem-2` of the Backend API. Returned by
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_subscription_item`.
+        id: Unique identifier for the subscription item.
+        instance_id: Unique identifier for the Clerk instance.
+        status: Current status of the subscription item. Known values: `active`, `ended`,
+            `past_due`, `upcoming`, `incomplete`, `abandoned`.
+        credit: Credit information (only available in PaymentAttempt events).
+        plan_id: Unique identifier for the associated plan.
+        price_id: Unique identifier for the associated price.
+        plan: The associated commerce plan.
+        plan_period: The billing period for this subscription. Known values: `month`, `annual`.
+        payment_source_id: Unique identifier for the payment source.
+        payment_source: The payment source associated with this subscription.
+        lifetime_paid: Total amount paid over the lifetime of this subscription.
+        amount: Current amount for this subscription.
+        next_invoice: Information about the next invoice.
+        next_payment: Information about the next payment.
+        payer_id: Unique identifier for the payer.
+        payer: The payer associated with this subscription.
+        is_free_trial: Whether this subscription is currently on a free trial.
+        period_start: Unix timestamp (in milliseconds) when the current period started.
+        period_end: Unix timestamp (in milliseconds) when the current period ends.
+        proration_date: Date used for proration calculations.
+        canceled_at: Unix timestamp (in milliseconds) when the subscription was canceled.
+        past_due_at: Unix timestamp (in milliseconds) when the subscription became past due.
+        ended_at: Unix timestamp (in milliseconds) when the subscription ended.
+        created_at: Unix timestamp (in milliseconds) when the subscription was created.
+        updated_at: Unix timestamp (in milliseconds) when the subscription was last updated.
     """
 
     object: Literal["commerce_subscription_item"] | str
     id: str
     instance_id: str
     status: Literal["active", "ended", "past_due", "upcoming", "incomplete", "abandoned"] | str
-    credit: CommerceSubscriptionItem2Credit | None = None
+    credit: CommerceSubscriptionItemWithPaymentSourceCredit | None = None
     plan_id: str
     price_id: str | None = None
-    plan: CommerceSubscriptionItem2Plan | None
+    plan: CommerceSubscriptionItemWithPaymentSourcePlan | None
     plan_period: Literal["month", "annual"] | str
     payment_source_id: str
-    payment_source: CommerceSubscriptionItem2PaymentSource | None = None
-    lifetime_paid: CommerceSubscriptionItem2LifetimePaid | None = None
-    amount: CommerceSubscriptionItem2Amount | None = None
-    next_invoice: CommerceSubscriptionItem2NextInvoice | None = None
+    payment_source: CommerceSubscriptionItemWithPaymentSourcePaymentSource | None = None
+    lifetime_paid: CommerceSubscriptionItemWithPaymentSourceLifetimePaid | None = None
+    amount: CommerceSubscriptionItemWithPaymentSourceAmount | None = None
+    next_invoice: CommerceSubscriptionItemWithPaymentSourceNextInvoice | None = None
     next_payment: CommerceSubscriptionItemNextPayment | None = None
     payer_id: str
-    payer: CommerceSubscriptionItem2Payer | None = None
+    payer: CommerceSubscriptionItemWithPaymentSourcePayer | None = None
     is_free_trial: bool
     period_start: int | None = None
     period_end: int | None = None
@@ -159,18 +244,58 @@ class CommerceSubscriptionItem2(Model, kw_only=True):
     updated_at: int
 
 
-class CommerceSubscriptionItem2Credit(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourceCredit(Model, kw_only=True):
+    """Credit information (only available in PaymentAttempt events).
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        amount: Credit amount.
+        cycle_remaining_percent: Percentage of the billing cycle remaining.
     """
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
     cycle_remaining_percent: float | None = None
 
 
-class CommerceSubscriptionItem2Plan(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourcePlan(Model, kw_only=True):
+    """The associated commerce plan.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_plan`.
+        id: Unique identifier for the commerce plan.
+        name: The name of the commerce plan.
+        fee: Clerk's `fee`.
+        annual_monthly_fee: Clerk's `annual_monthly_fee`.
+        annual_fee: Clerk's `annual_fee`.
+        amount: The amount in cents for the plan.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        annual_monthly_amount: The monthly amount in cents when billed annually.
+        annual_monthly_amount_formatted: The formatted annual monthly amount as a string.
+        annual_amount: The total annual amount in cents.
+        annual_amount_formatted: The formatted annual amount as a string.
+        currency_symbol: The currency symbol (e.g., "$").
+        currency: The currency code (e.g., "USD").
+        description: The description of the commerce plan.
+        product_id: The ID of the product this plan belongs to.
+        is_default: Whether this is the default plan.
+        is_recurring: Whether this is a recurring plan.
+        publicly_visible: Whether this plan is publicly visible.
+        has_base_fee: Whether this plan has a base fee.
+        payer_type: The types of payers that can use this plan.
+        for_payer_type: The payer type this plan is designed for.
+        slug: The URL-friendly slug for the plan.
+        avatar_url: The URL of the plan's avatar image.
+        period: The billing period for the plan.
+        interval: The billing interval.
+        features: The features included in this plan.
+        free_trial_enabled: Whether free trial is enabled for this plan.
+        free_trial_days: Number of free trial days for this plan.
     """
 
     object: Literal["commerce_plan"] | str
@@ -199,27 +324,37 @@ class CommerceSubscriptionItem2Plan(Model, kw_only=True):
     avatar_url: str
     period: str | None = None
     interval: int | None = None
-    features: list[FeatureResponse2]
+    features: list[FeatureResponse]
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
 
 
-class FeatureResponse2(Model, kw_only=True):
-    """Schema `FeatureResponse-2` of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourcePaymentSource(Model, kw_only=True):
+    """The payment source associated with this subscription.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
-    """
 
-    object: Literal["feature"] | str
-    id: str
-    name: str
-    description: str
-    slug: str
-    avatar_url: str
-
-
-class CommerceSubscriptionItem2PaymentSource(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`.
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_source`.
+        id: Unique identifier for the payment source.
+        payer_id: Unique identifier for the payer.
+        payment_method: The payment method type. Known values: `card`, `apple_pay`,
+            `google_pay`.
+        is_default: Whether this is the default payment source for the payer.
+        gateway: The payment gateway.
+        gateway_external_id: External ID in the payment gateway.
+        gateway_external_account_id: External account ID in the payment gateway.
+        last4: Last 4 digits of the card (for card payment sources).
+        status: Status of the payment source. Known values: `active`, `disconnected`.
+        wallet_type: Type of wallet (if applicable).
+        card_type: Type of card (if applicable).
+        expiry_year: Card expiration year (for card payment sources).
+        expiry_month: Card expiration month (for card payment sources).
+        created_at: Unix timestamp (in milliseconds) when the payment source was created.
+        updated_at: Unix timestamp (in milliseconds) when the payment source was last updated.
+        is_removable: Whether this payment source can be removed.
     """
 
     object: Literal["commerce_source"] | str
@@ -241,9 +376,17 @@ class CommerceSubscriptionItem2PaymentSource(Model, kw_only=True):
     is_removable: bool | None = None
 
 
-class CommerceSubscriptionItem2LifetimePaid(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourceLifetimePaid(Model, kw_only=True):
+    """Total amount paid over the lifetime of this subscription.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -252,9 +395,17 @@ class CommerceSubscriptionItem2LifetimePaid(Model, kw_only=True):
     currency_symbol: str
 
 
-class CommerceSubscriptionItem2Amount(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourceAmount(Model, kw_only=True):
+    """Current amount for this subscription.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -263,9 +414,19 @@ class CommerceSubscriptionItem2Amount(Model, kw_only=True):
     currency_symbol: str
 
 
-class CommerceSubscriptionItem2NextInvoice(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourceNextInvoice(Model, kw_only=True):
+    """Information about the next invoice.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        amount: Base plan fee for the next payment. Does not include per-unit (e.g. seat)
+            charges; see `totals.grand_total` for the full amount.
+        date: Unix timestamp (in milliseconds) for the next payment date.
+        per_unit_totals: Per-unit total breakdown (for example, seats) for the next payment.
+        totals: Breakdown of the recurring amount that will be billed at renewal (base fee +
+            per-unit charges). Tax and credits are not previewed.
     """
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
@@ -274,9 +435,27 @@ class CommerceSubscriptionItem2NextInvoice(Model, kw_only=True):
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
 
 
-class CommerceSubscriptionItem2Payer(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`,
+class CommerceSubscriptionItemWithPaymentSourcePayer(Model, kw_only=True):
+    """The payer associated with this subscription.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_payer`.
+        id: Unique identifier for the payer.
+        instance_id: Unique identifier for the Clerk instance.
+        user_id: User ID for user-type payers.
+        first_name: First name of the payer.
+        last_name: Last name of the payer.
+        email: Email address of the payer.
+        organization_id: Organization ID for org-type payers.
+        organization_name: Organization name for org-type payers.
+        image_url: URL of the payer's image/avatar.
+        credits_balance: Current credits balance for the payer.
+        created_at: Unix timestamp (in milliseconds) when the payer was created.
+        updated_at: Unix timestamp (in milliseconds) when the payer was last updated.
     """
 
     object: Literal["commerce_payer"] | str
@@ -297,19 +476,38 @@ class CommerceSubscriptionItem2Payer(Model, kw_only=True):
 class CommercePriceTransitionResponse(Model, kw_only=True):
     """Schema `CommercePriceTransitionResponse` of the Backend API. Returned by
     `billing.create_price_transition`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_price_transition`.
+        subscription_item: Clerk's `subscription_item`.
+        transition: Clerk's `transition`.
     """
 
     object: Literal["commerce_price_transition"] | str
-    subscription_item: CommerceSubscriptionItem2
+    subscription_item: CommerceSubscriptionItemWithPaymentSource
     transition: CommercePriceTransitionDetails
 
 
 class CommercePriceTransitionDetails(Model, kw_only=True):
     """Schema `CommercePriceTransitionDetails` of the Backend API. Returned by
     `billing.create_price_transition`.
+
+    Attributes:
+        previous_plan: Clerk's `previous_plan`.
+        previous_price: Clerk's `previous_price`.
+        effective_at: Unix timestamp (milliseconds) when the new price takes effect.
+        effective_mode: When the new price takes effect. Known values: `immediate`,
+            `end_of_period`.
+        next_billing_date: Unix timestamp (milliseconds) for the next billing date.
+        charged_immediately: Whether an immediate charge was made.
+        immediate_charge: Amount charged immediately, if any.
+        previous_subscription_item_status: The status of the previous subscription item after
+            transition. Known values: `canceled`, `ended`, `abandoned`.
+        previous_subscription_item_id: The ID of the previous subscription item.
     """
 
-    previous_plan: CommercePlan2
+    previous_plan: CommercePlanWithAmounts
     previous_price: BillingPriceResponse
     effective_at: int
     effective_mode: Literal["immediate", "end_of_period"] | str
@@ -320,8 +518,42 @@ class CommercePriceTransitionDetails(Model, kw_only=True):
     previous_subscription_item_id: str
 
 
-class CommercePlan2(Model, kw_only=True):
-    """Schema `CommercePlan-2` of the Backend API. Returned by `billing.create_price_transition`."""
+class CommercePlanWithAmounts(Model, kw_only=True):
+    """Schema `CommercePlan-2` of the Backend API. Returned by
+    `billing.create_price_transition`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_plan`.
+        id: Unique identifier for the commerce plan.
+        name: The name of the commerce plan.
+        fee: Clerk's `fee`.
+        annual_monthly_fee: Clerk's `annual_monthly_fee`.
+        annual_fee: Clerk's `annual_fee`.
+        amount: The amount in cents for the plan.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        annual_monthly_amount: The monthly amount in cents when billed annually.
+        annual_monthly_amount_formatted: The formatted annual monthly amount as a string.
+        annual_amount: The total annual amount in cents.
+        annual_amount_formatted: The formatted annual amount as a string.
+        currency_symbol: The currency symbol (e.g., "$").
+        currency: The currency code (e.g., "USD").
+        description: The description of the commerce plan.
+        product_id: The ID of the product this plan belongs to.
+        is_default: Whether this is the default plan.
+        is_recurring: Whether this is a recurring plan.
+        publicly_visible: Whether this plan is publicly visible.
+        has_base_fee: Whether this plan has a base fee.
+        payer_type: The types of payers that can use this plan.
+        for_payer_type: The payer type this plan is designed for.
+        slug: The URL-friendly slug for the plan.
+        avatar_url: The URL of the plan's avatar image.
+        period: The billing period for the plan.
+        interval: The billing interval.
+        features: The features included in this plan.
+        free_trial_enabled: Whether free trial is enabled for this plan.
+        free_trial_days: Number of free trial days for this plan.
+    """
 
     object: Literal["commerce_plan"] | str
     id: str
@@ -349,13 +581,22 @@ class CommercePlan2(Model, kw_only=True):
     avatar_url: str
     period: str | None = None
     interval: int | None = None
-    features: list[FeatureResponse2]
+    features: list[FeatureResponse]
     free_trial_enabled: bool | None = None
     free_trial_days: int | None = None
 
 
 class CommercePriceTransitionDetailsImmediateCharge(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.create_price_transition`."""
+    """Amount charged immediately, if any.
+
+    An inline schema of the Backend API. Returned by `billing.create_price_transition`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
+    """
 
     amount: int
     amount_formatted: str
@@ -366,6 +607,30 @@ class CommercePriceTransitionDetailsImmediateCharge(Model, kw_only=True):
 class CommerceDiscountRedemptionResponse(Model, kw_only=True):
     """Schema `CommerceDiscountRedemptionResponse` of the Backend API. Returned by
     `billing.apply_subscription_item_discount`, `billing.remove_subscription_item_discount`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_discount_redemption`.
+        id: Unique identifier for the discount redemption.
+        subscription_item_id: Unique identifier for the subscription item the discount was
+            applied to.
+        discount_id: Unique identifier for the discount that was applied.
+        name: The display name of the discount.
+        source: How the discount was applied to the subscription item. Known values:
+            `promotion`, `manual`, `promo_code`.
+        promo_code: The promo code used to redeem the discount, when applicable.
+        effect: The snapshotted discount effect. Known values: `percentage`, `fixed_amount`.
+        percent_off: Percent off when the effect is percentage.
+        amount_off: Fixed amount off when the effect is fixed_amount.
+        amount: How much this discount takes off the subscription item's next renewal charge.
+            Present for either effect when next-payment data is available.
+        cycles_remaining: Remaining billing cycles the discount applies to. Null means the
+            discount lasts forever.
+        cycles_applied: Number of billing cycles the discount has already been applied to.
+        status: Current status of the discount redemption. Known values: `active`, `exhausted`,
+            `removed`.
+        redeemed_at: Unix timestamp (in milliseconds) when the discount was redeemed.
+        redeemed_by: Identifier of the actor that redeemed the discount, when available.
     """
 
     object: Literal["commerce_discount_redemption"] | str
@@ -387,8 +652,16 @@ class CommerceDiscountRedemptionResponse(Model, kw_only=True):
 
 
 class CommerceDiscountRedemptionResponseAmountOff(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.apply_subscription_item_discount`,
+    """Fixed amount off when the effect is fixed_amount.
+
+    An inline schema of the Backend API. Returned by `billing.apply_subscription_item_discount`,
     `billing.remove_subscription_item_discount`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -398,8 +671,17 @@ class CommerceDiscountRedemptionResponseAmountOff(Model, kw_only=True):
 
 
 class CommerceDiscountRedemptionResponseAmount(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.apply_subscription_item_discount`,
+    """How much this discount takes off the subscription item's next renewal charge. Present for
+    either effect when next-payment data is available.
+
+    An inline schema of the Backend API. Returned by `billing.apply_subscription_item_discount`,
     `billing.remove_subscription_item_discount`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -411,6 +693,10 @@ class CommerceDiscountRedemptionResponseAmount(Model, kw_only=True):
 class PaginatedBillingStatementResponse(Model, kw_only=True):
     """Schema `PaginatedBillingStatementResponse` of the Backend API. Returned by
     `billing.list_statements`.
+
+    Attributes:
+        data: Array of billing statements.
+        total_count: Total number of billing statements.
     """
 
     data: list[BillingStatement]
@@ -420,6 +706,17 @@ class PaginatedBillingStatementResponse(Model, kw_only=True):
 class BillingStatement(Model, kw_only=True):
     """Schema `BillingStatement` of the Backend API. Returned by `billing.get_statement`,
     `billing.list_statements`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_statement`.
+        id: Unique identifier for the billing statement.
+        instance_id: The ID of the instance this statement belongs to.
+        timestamp: Unix timestamp (in milliseconds) when the statement was created.
+        payer: The payer associated with this statement.
+        status: The current status of the statement. Known values: `open`, `closed`.
+        totals: Totals for the statement.
+        groups: Array of statement groups.
     """
 
     object: Literal["commerce_statement"] | str
@@ -433,8 +730,16 @@ class BillingStatement(Model, kw_only=True):
 
 
 class BillingStatementTotals(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.get_statement`,
+    """Totals for the statement.
+
+    An inline schema of the Backend API. Returned by `billing.get_statement`,
     `billing.list_statements`.
+
+    Attributes:
+        grand_total: The grand total amount for the statement.
+        subtotal: The subtotal amount for the statement (base fee + unit price totals).
+        base_fee: The base plan fee before unit pricing.
+        tax_total: The tax total amount for the statement.
     """
 
     grand_total: CommerceMoneyResponse
@@ -444,8 +749,17 @@ class BillingStatementTotals(Model, kw_only=True):
 
 
 class CommerceStatementGroup(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.get_statement`,
+    """A statement group.
+
+    An inline schema of the Backend API. Returned by `billing.get_statement`,
     `billing.list_statements`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_statement_group`.
+        timestamp: Unix timestamp (in milliseconds) of the date the group's payment attempts
+            were created.
+        items: The payment attempts included in the group.
     """
 
     object: Literal["commerce_statement_group"] | str
@@ -456,6 +770,33 @@ class CommerceStatementGroup(Model, kw_only=True):
 class BillingPaymentAttempt(Model, kw_only=True):
     """Schema `BillingPaymentAttempt` of the Backend API. Returned by `billing.get_statement`,
     `billing.get_statement_payment_attempts`, `billing.list_statements`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_payment`.
+        id: Unique identifier for the payment attempt.
+        payment_id: Unique identifier for the associated payment.
+        instance_id: The ID of the instance this payment attempt belongs to.
+        charge_type: Type of charge for this payment attempt.
+        payee_id: Unique identifier for the payee.
+        payee: The payee associated with this payment attempt.
+        payer_id: Unique identifier for the payer.
+        payer: The payer associated with this payment attempt.
+        subscription_item_id: Unique identifier for the associated subscription item.
+        subscription_item: The subscription item associated with this payment attempt.
+        amount: The amount for this payment attempt.
+        totals: Totals breakdown for this payment attempt.
+        payment_method_id: Unique identifier for the payment method.
+        payment_method: The payment method used for this payment attempt.
+        statement_id: Unique identifier for the associated statement.
+        gateway_external_id: External identifier from the payment gateway.
+        gateway_external_url: External URL from the payment gateway.
+        status: The current status of the payment attempt. Known values: `pending`, `paid`,
+            `failed`.
+        paid_at: Unix timestamp (in milliseconds) when the payment was completed.
+        failed_at: Unix timestamp (in milliseconds) when the payment failed to be processed.
+        created_at: Unix timestamp (in milliseconds) when the payment attempt was created.
+        updated_at: Unix timestamp (in milliseconds) when the payment attempt was last updated.
     """
 
     object: Literal["commerce_payment"] | str
@@ -484,15 +825,26 @@ class BillingPaymentAttempt(Model, kw_only=True):
 
 
 class BillingPaymentAttemptTotals(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.get_statement`,
+    """Totals breakdown for this payment attempt.
+
+    An inline schema of the Backend API. Returned by `billing.get_statement`,
     `billing.get_statement_payment_attempts`, `billing.list_statements`.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Information about the discounts applied to the payment.
     """
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
@@ -500,6 +852,10 @@ class BillingPaymentAttemptTotals(Model, kw_only=True):
 class PaginatedBillingPaymentAttemptResponse(Model, kw_only=True):
     """Schema `PaginatedBillingPaymentAttemptResponse` of the Backend API. Returned by
     `billing.get_statement_payment_attempts`.
+
+    Attributes:
+        data: Array of billing payment attempts.
+        total_count: Total number of billing payment attempts.
     """
 
     data: list[BillingPaymentAttempt]

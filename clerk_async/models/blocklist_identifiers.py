@@ -13,15 +13,32 @@ __all__ = ["BlocklistIdentifier", "BlocklistIdentifiers"]
 
 
 class BlocklistIdentifiers(Model, kw_only=True):
-    """Schema `BlocklistIdentifiers` of the Backend API. Returned by `blocklist_identifiers.list`."""
+    """Schema `BlocklistIdentifiers` of the Backend API. Returned by
+    `blocklist_identifiers.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of blocklist identifiers.
+    """
 
     data: list[BlocklistIdentifier]
     total_count: int
 
 
 class BlocklistIdentifier(Model, kw_only=True):
-    """Schema `BlocklistIdentifier` of the Backend API. Returned by `blocklist_identifiers.create`,
-    `blocklist_identifiers.list`.
+    """Schema `BlocklistIdentifier` of the Backend API. Returned by
+    `blocklist_identifiers.create`, `blocklist_identifiers.list`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `blocklist_identifier`.
+        id: Clerk's `id`.
+        identifier: An email address, email domain, phone number or web3 wallet.
+        identifier_type: Clerk's `identifier_type`. Known values: `email_address`,
+            `phone_number`, `web3_wallet`.
+        instance_id: Clerk's `instance_id`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["blocklist_identifier"] | str | None = None

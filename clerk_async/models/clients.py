@@ -14,7 +14,23 @@ __all__ = ["Client"]
 
 
 class Client(Model, kw_only=True):
-    """Schema `Client` of the Backend API. Returned by `clients.get`, `clients.list`, `clients.verify`."""
+    """Schema `Client` of the Backend API. Returned by `clients.get`, `clients.list`,
+    `clients.verify`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `client`.
+        id: String representing the identifier of the session.
+        session_ids: Clerk's `session_ids`.
+        sessions: Clerk's `sessions`.
+        sign_in_id: Clerk's `sign_in_id`.
+        sign_up_id: Clerk's `sign_up_id`.
+        last_active_session_id: Last active session_id.
+        last_authentication_strategy: The authentication strategy that was last used to
+            authenticate the user on this client.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+    """
 
     object: Literal["client"] | str
     id: str

@@ -18,6 +18,7 @@ __all__ = [
     "ApplyCommerceDiscountRequest",
     "BillingDiscountsResponse",
     "BillingProrationDiscountDetail",
+    "BillingTotalsResponse",
     "CommerceCreditBalanceResponse",
     "CommerceCreditBalanceResponseBalance",
     "CommerceCreditLedgerResponse",
@@ -26,13 +27,10 @@ __all__ = [
     "CommerceMoneyResponse",
     "CommercePayerCreditResponse",
     "CommercePayerResponse",
-    "CommercePayerResponse2",
     "CommercePaymentMethodResponse",
     "CommercePaymentSourceResponse",
     "CommercePerUnitTotal",
-    "CommercePerUnitTotal2",
     "CommercePerUnitTotalTier",
-    "CommercePerUnitTotalTier2",
     "CommercePlanUnitPrice",
     "CommercePlanUnitPriceTier",
     "CommerceProrationCreditDetailResponse",
@@ -61,7 +59,6 @@ __all__ = [
     "CommerceSubscriptionNextPayment",
     "CommerceSubscriptionNextPaymentTotals",
     "CommerceTotalsResponse",
-    "CommerceTotalsResponse2",
     "Cookies",
     "CreateBillingPriceRequest",
     "CreateSAMLConnectionLoginHint",
@@ -78,7 +75,6 @@ __all__ = [
     "JWKSRsaPrivateKey",
     "JWKSRsaPublicKey",
     "JWKSSymmetricKey",
-    "OrganizationDomainVerification",
     "OrganizationInvitationPublicOrganizationData",
     "OrganizationInvitationPublicUserData",
     "OrganizationInvitationWithPublicOrganizationData",
@@ -98,7 +94,6 @@ __all__ = [
     "SessionActivityResponse",
     "SessionTask",
     "Template",
-    "Token",
     "VerificationAdmin",
     "VerificationEmailLink",
     "VerificationFromOAuth",
@@ -116,6 +111,24 @@ __all__ = [
 class Session(Model, kw_only=True):
     """Schema `Session` of the Backend API. Returned by `clients.get`, `clients.list`,
     `clients.verify`, `sessions.create` and 3 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `session`.
+        id: Clerk's `id`.
+        user_id: Clerk's `user_id`.
+        client_id: Clerk's `client_id`.
+        actor: Clerk's `actor`.
+        status: Clerk's `status`. Known values: `active`, `revoked`, `ended`, `expired`,
+            `removed`, `abandoned`, `replaced`, `pending`.
+        last_active_organization_id: Clerk's `last_active_organization_id`.
+        last_active_at: Clerk's `last_active_at`.
+        latest_activity: Clerk's `latest_activity`.
+        expire_at: Unix timestamp of expiration.
+        abandon_at: Unix timestamp of abandonment.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        tasks: Clerk's `tasks`.
     """
 
     object: Literal["session"] | str
@@ -123,7 +136,12 @@ class Session(Model, kw_only=True):
     user_id: str
     client_id: str
     actor: dict[str, Any] | None = None
-    status: Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced", "pending"] | str
+    status: (
+        Literal[
+            "active", "revoked", "ended", "expired", "removed", "abandoned", "replaced", "pending"
+        ]
+        | str
+    )
     last_active_organization_id: str | None = None
     last_active_at: int
     latest_activity: SessionActivityResponse | None = None
@@ -135,8 +153,19 @@ class Session(Model, kw_only=True):
 
 
 class SessionActivityResponse(Model, kw_only=True):
-    """Schema `SessionActivityResponse` of the Backend API. Returned by `clients.get`, `clients.list`,
-    `clients.verify`, `sessions.create` and 3 more.
+    """Schema `SessionActivityResponse` of the Backend API. Returned by `clients.get`,
+    `clients.list`, `clients.verify`, `sessions.create` and 3 more.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        device_type: Clerk's `device_type`.
+        is_mobile: Clerk's `is_mobile`.
+        browser_name: Clerk's `browser_name`.
+        browser_version: Clerk's `browser_version`.
+        ip_address: Clerk's `ip_address`.
+        city: Clerk's `city`.
+        country: Clerk's `country`.
     """
 
     object: str
@@ -153,6 +182,9 @@ class SessionActivityResponse(Model, kw_only=True):
 class SessionTask(Model, kw_only=True):
     """Schema `SessionTask` of the Backend API. Returned by `clients.get`, `clients.list`,
     `clients.verify`, `sessions.create` and 3 more.
+
+    Attributes:
+        key: Clerk's `key`.
     """
 
     key: str
@@ -162,6 +194,19 @@ class EmailAddress(Model, kw_only=True):
     """Schema `EmailAddress` of the Backend API. Returned by `email_addresses.create`,
     `email_addresses.get`, `email_addresses.replace_for_user`, `email_addresses.update` and 17
     more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `email_address`.
+        email_address: Clerk's `email_address`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        matches_sso_connection: Indicates whether this email address domain matches an active
+            enterprise connection.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
     """
 
     id: str | None = None
@@ -179,10 +224,38 @@ class EmailAddressVerification(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `email_addresses.create`,
     `email_addresses.get`, `email_addresses.replace_for_user`, `email_addresses.update` and 17
     more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`,
+            `verification_from_oauth`, `verification_ticket`, `verification_saml`,
+            `verification_email_link`, `verification_scim`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+        error: Clerk's `error`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
     """
 
-    object: Literal["verification_otp", "verification_admin", "verification_from_oauth", "verification_ticket", "verification_saml", "verification_email_link", "verification_scim"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    object: (
+        Literal[
+            "verification_otp",
+            "verification_admin",
+            "verification_from_oauth",
+            "verification_ticket",
+            "verification_saml",
+            "verification_email_link",
+            "verification_scim",
+        ]
+        | str
+        | None
+    ) = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
@@ -196,6 +269,12 @@ class APIErrorDetail(Model, kw_only=True):
     """Schema `ClerkError` of the Backend API. Returned by `email_addresses.create`,
     `email_addresses.get`, `email_addresses.replace_for_user`, `email_addresses.update` and 17
     more.
+
+    Attributes:
+        message: Clerk's `message`.
+        long_message: Clerk's `long_message`.
+        code: Clerk's `code`.
+        meta: Clerk's `meta`.
     """
 
     message: str
@@ -208,6 +287,10 @@ class IdentificationLink(Model, kw_only=True):
     """Schema `IdentificationLink` of the Backend API. Returned by `email_addresses.create`,
     `email_addresses.get`, `email_addresses.replace_for_user`, `email_addresses.update` and 21
     more.
+
+    Attributes:
+        type: Clerk's `type`.
+        id: Clerk's `id`.
     """
 
     type: str
@@ -216,7 +299,14 @@ class IdentificationLink(Model, kw_only=True):
 
 class DeletedObject(Model, kw_only=True):
     """Schema `DeletedObject` of the Backend API. Returned by `allowlist_identifiers.delete`,
-    `blocklist_identifiers.delete`, `directories.delete`, `domains.delete` and 18 more.
+    `api_keys.delete`, `blocklist_identifiers.delete`, `directories.delete` and 22 more.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        slug: Clerk's `slug`.
+        deleted: Clerk's `deleted`.
+        external_id: Clerk's `external_id`.
     """
 
     object: str
@@ -230,6 +320,15 @@ class VerificationResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `email_addresses.attempt_verification`,
     `email_addresses.prepare_verification`, `phone_numbers.attempt_verification`,
     `phone_numbers.prepare_verification`.
+
+    Attributes:
+        object: The type of the verification object.
+        id: The ID of the verification. Pass this to attempt_verification.
+        status: The status of the verification (unverified, verified, expired, or failed).
+        strategy: The verification strategy (email_code or phone_code).
+        attempts: The number of attempts made against this verification.
+        expire_at: Unix timestamp (milliseconds) at which the code expires.
+        channel: The channel the code was sent over (phone numbers only).
     """
 
     object: str | None = None
@@ -244,6 +343,20 @@ class VerificationResponse(Model, kw_only=True):
 class PhoneNumber(Model, kw_only=True):
     """Schema `PhoneNumber` of the Backend API. Returned by `phone_numbers.create`,
     `phone_numbers.get`, `phone_numbers.replace_for_user`, `phone_numbers.update` and 17 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `phone_number`.
+        phone_number: Clerk's `phone_number`.
+        reserved_for_second_factor: Clerk's `reserved_for_second_factor`.
+        default_second_factor: Clerk's `default_second_factor`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        backup_codes: Clerk's `backup_codes`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
     """
 
     id: str | None = None
@@ -260,13 +373,25 @@ class PhoneNumber(Model, kw_only=True):
 
 
 class PhoneNumberVerification(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `phone_numbers.create`, `phone_numbers.get`,
-    `phone_numbers.replace_for_user`, `phone_numbers.update` and 17 more.
+    """An inline schema of the Backend API. Returned by `phone_numbers.create`,
+    `phone_numbers.get`, `phone_numbers.replace_for_user`, `phone_numbers.update` and 17 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `phone_code`, `email_code`,
+            `reset_password_email_code`, `admin`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
     """
 
     object: Literal["verification_otp", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None = None
+    strategy: (
+        Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None
+    ) = None
     attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
@@ -277,6 +402,34 @@ class Template(Model, kw_only=True):
     """Schema `Template` of the Backend API. Returned by `email_and_sms_templates.upsert`,
     `email_sms_templates.get`, `email_sms_templates.list`, `email_sms_templates.revert` and 1
     more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `template`.
+        instance_id: The ID of the instance to which the template belongs.
+        resource_type: whether this is a system (default) or user overridden) template.
+        template_type: whether this is an email or SMS template.
+        name: user-friendly name of the template.
+        slug: machine-friendly name of the template.
+        position: position with the listing of templates.
+        can_revert: whether this template can be reverted to the corresponding system default.
+        can_delete: whether this template can be deleted.
+        can_edit_body: whether the body of this template can be edited.
+        can_toggle: whether this template can be enabled or disabled, true only for notification
+            SMS templates.
+        subject: email subject.
+        markup: the editor markup used to generate the body of the template.
+        body: the template body before variable interpolation.
+        available_variables: list of variables that are available for use in the template body.
+        required_variables: list of variables that must be contained in the template body.
+        from_email_name: Clerk's `from_email_name`.
+        reply_to_email_name: Clerk's `reply_to_email_name`.
+        delivered_by_clerk: Clerk's `delivered_by_clerk`.
+        enabled: Clerk's `enabled`.
+        flagged_as_suspicious: Clerk's `flagged_as_suspicious`.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
     """
 
     id: str | None = None
@@ -306,9 +459,27 @@ class Template(Model, kw_only=True):
 
 
 class OrganizationMembership(Model, kw_only=True):
-    """Schema `OrganizationMembership` of the Backend API. Returned by
+    """A user's membership in an organization.
+
+    Schema `OrganizationMembership` of the Backend API. Returned by
     `organization_memberships.create`, `organization_memberships.delete`,
     `organization_memberships.list`, `organization_memberships.update` and 20 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_membership`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        permissions: Clerk's `permissions`.
+        public_metadata: Metadata saved on the organization membership, accessible from both
+            Frontend and Backend APIs.
+        private_metadata: Metadata saved on the organization membership, accessible only from
+            the Backend API.
+        organization: Clerk's `organization`.
+        public_user_data: An organization membership with public user data populated.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     id: str
@@ -328,6 +499,29 @@ class OrganizationMembershipOrganization(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `organization_memberships.create`,
     `organization_memberships.delete`, `organization_memberships.list`,
     `organization_memberships.update` and 20 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
     """
 
     object: Literal["organization"] | str
@@ -351,9 +545,23 @@ class OrganizationMembershipOrganization(Model, kw_only=True):
 
 
 class OrganizationMembershipPublicUserData(Model, kw_only=True):
-    """Schema `OrganizationMembershipPublicUserData` of the Backend API. Returned by
+    """An organization membership with public user data populated.
+
+    Schema `OrganizationMembershipPublicUserData` of the Backend API. Returned by
     `organization_memberships.create`, `organization_memberships.delete`,
     `organization_memberships.list`, `organization_memberships.update` and 20 more.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
+        username: Clerk's `username`.
+        banned: Clerk's `banned`.
+        deprovisioned: Clerk's `deprovisioned`.
     """
 
     user_id: str
@@ -371,6 +579,22 @@ class OrganizationMembershipPublicUserData(Model, kw_only=True):
 class CommerceSubscription(Model, kw_only=True):
     """Schema `CommerceSubscription` of the Backend API. Returned by
     `organizations.get_billing_subscription`, `users.get_billing_subscription`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_subscription`.
+        id: Unique identifier for the commerce subscription.
+        instance_id: The ID of the instance this subscription belongs to.
+        status: The current status of the subscription. Known values: `active`, `past_due`,
+            `canceled`, `ended`, `abandoned`, `incomplete`.
+        payer_id: The ID of the payer for this subscription.
+        created_at: Unix timestamp (milliseconds) of creation.
+        updated_at: Unix timestamp (milliseconds) of last update.
+        active_at: Unix timestamp (milliseconds) when the subscription became active.
+        past_due_at: Unix timestamp (milliseconds) when the subscription became past due.
+        subscription_items: Array of subscription items in this subscription.
+        next_payment: Information about the next scheduled payment.
+        eligible_for_free_trial: Whether the payer is eligible for a free trial.
     """
 
     object: Literal["commerce_subscription"] | str
@@ -391,12 +615,58 @@ class CommerceSubscriptionItem(Model, kw_only=True):
     """Schema `CommerceSubscriptionItem` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.list_subscription_items`,
     `organizations.get_billing_subscription`, `users.get_billing_subscription`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_subscription_item`.
+        id: Unique identifier for the subscription item.
+        instance_id: Unique identifier for the Clerk instance.
+        status: Current status of the subscription item. Known values: `active`, `canceled`,
+            `expired`, `ended`, `past_due`, `upcoming`, `incomplete`, `abandoned`.
+        credit: Credit information (only available in PaymentAttempt events).
+        credits: Unified credits breakdown for this subscription item.
+        plan_id: Unique identifier for the associated plan.
+        price_id: Unique identifier for the associated price.
+        plan: The associated plan.
+        plan_period: The billing period for this subscription item. Known values: `month`,
+            `annual`.
+        payment_method: The payment method used for this subscription item.
+        lifetime_paid: Total amount paid over the lifetime of this subscription item.
+        next_payment: Information about the next payment.
+        payer_id: Unique identifier for the payer.
+        payer: The payer associated with this subscription item.
+        is_free_trial: Whether this subscription item includes a free trial.
+        period_start: Unix timestamp (in milliseconds) when the current period started.
+        period_end: Unix timestamp (in milliseconds) when the current period ends.
+        proration_date: The day the subscription item was prorated from. Only available in some
+            responses.
+        canceled_at: Unix timestamp (in milliseconds) when the subscription item was canceled.
+        past_due_at: Unix timestamp (in milliseconds) when the subscription item became past
+            due.
+        ended_at: Unix timestamp (in milliseconds) when the subscription item ended.
+        created_at: Unix timestamp (in milliseconds) when the subscription item was created.
+        updated_at: Unix timestamp (in milliseconds) when the subscription item was last
+            updated.
+        seats: Seat quantity for seat-based billing.
+        totals: Totals for this subscription item.
     """
 
     object: Literal["commerce_subscription_item"] | str
     id: str
     instance_id: str
-    status: Literal["active", "canceled", "expired", "ended", "past_due", "upcoming", "incomplete", "abandoned"] | str
+    status: (
+        Literal[
+            "active",
+            "canceled",
+            "expired",
+            "ended",
+            "past_due",
+            "upcoming",
+            "incomplete",
+            "abandoned",
+        ]
+        | str
+    )
     credit: CommerceSubscriptionCreditResponse | None = None
     credits: CommerceSubscriptionItemCredits | None = None
     plan_id: str | None
@@ -425,6 +695,10 @@ class CommerceSubscriptionCreditResponse(Model, kw_only=True):
     """Schema `CommerceSubscriptionCreditResponse` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.list_subscription_items`,
     `organizations.get_billing_subscription`, `users.get_billing_subscription`.
+
+    Attributes:
+        amount: Credit amount.
+        cycle_remaining_percent: Percentage of the billing cycle remaining.
     """
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
@@ -432,9 +706,17 @@ class CommerceSubscriptionCreditResponse(Model, kw_only=True):
 
 
 class CommerceSubscriptionCreditResponseAmount(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Credit amount.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -444,9 +726,16 @@ class CommerceSubscriptionCreditResponseAmount(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemCredits(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Unified credits breakdown for this subscription item.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.list_subscription_items`, `organizations.get_billing_subscription`,
     `users.get_billing_subscription`.
+
+    Attributes:
+        proration: Clerk's `proration`.
+        payer: Clerk's `payer`.
+        total: Clerk's `total`.
     """
 
     proration: CommerceSubscriptionItemCreditsProration | None
@@ -458,6 +747,12 @@ class CommerceSubscriptionItemCreditsProration(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.get_statement` and 5 more.
+
+    Attributes:
+        amount: Clerk's `amount`.
+        cycle_days_remaining: Clerk's `cycle_days_remaining`.
+        cycle_days_total: Clerk's `cycle_days_total`.
+        cycle_remaining_percent: Clerk's `cycle_remaining_percent`.
     """
 
     amount: CommerceMoneyResponse
@@ -470,6 +765,12 @@ class CommerceMoneyResponse(Model, kw_only=True):
     """Schema `CommerceMoneyResponse` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial`, `billing.get_statement` and 8 more.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -482,6 +783,10 @@ class CommerceSubscriptionItemCreditsPayer(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.get_statement` and 5 more.
+
+    Attributes:
+        remaining_balance: Clerk's `remaining_balance`.
+        applied_amount: Clerk's `applied_amount`.
     """
 
     remaining_balance: CommerceMoneyResponse
@@ -489,9 +794,33 @@ class CommerceSubscriptionItemCreditsPayer(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemPlan(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """The associated plan.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.list_subscription_items`, `organizations.get_billing_subscription`,
     `users.get_billing_subscription`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_plan`.
+        id: Unique identifier for the plan.
+        name: The name of the plan.
+        fee: Clerk's `fee`.
+        annual_monthly_fee: Clerk's `annual_monthly_fee`.
+        annual_fee: Clerk's `annual_fee`.
+        description: The description of the plan.
+        product_id: The ID of the product this plan belongs to.
+        is_default: Whether this is the default plan.
+        is_recurring: Whether this is a recurring plan.
+        publicly_visible: Whether this plan is publicly visible.
+        has_base_fee: Whether this plan has a base fee.
+        for_payer_type: The payer type this plan is designed for.
+        slug: The URL-friendly slug for the plan.
+        avatar_url: The URL of the plan's avatar image.
+        features: The features included in this plan.
+        free_trial_enabled: Whether free trial is enabled for this plan.
+        free_trial_days: Number of free trial days for this plan.
+        unit_prices: Per-unit pricing tiers for this plan (for example, seats)
     """
 
     object: Literal["commerce_plan"] | str
@@ -519,6 +848,12 @@ class CommerceSubscriptionItemPlanFee(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price`, `billing.create_price_transition`,
     `billing.extend_subscription_item_free_trial` and 5 more.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -528,9 +863,18 @@ class CommerceSubscriptionItemPlanFee(Model, kw_only=True):
 
 
 class FeatureResponse(Model, kw_only=True):
-    """Schema `FeatureResponse` of the Backend API. Returned by `billing.cancel_subscription_item`,
-    `billing.list_plans`, `billing.list_subscription_items`,
-    `organizations.get_billing_subscription` and 1 more.
+    """Schema `FeatureResponse` of the Backend API. Returned by
+    `billing.cancel_subscription_item`, `billing.create_price_transition`,
+    `billing.extend_subscription_item_free_trial`, `billing.list_plans` and 3 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `feature`.
+        id: Unique identifier for the feature.
+        name: The name of the feature.
+        description: The description of the feature.
+        slug: The URL-friendly slug for the feature.
+        avatar_url: The URL of the feature's avatar image.
     """
 
     object: Literal["feature"] | str
@@ -545,6 +889,11 @@ class CommercePlanUnitPrice(Model, kw_only=True):
     """Schema `CommercePlanUnitPrice` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.list_plans`, `billing.list_subscription_items`,
     `organizations.get_billing_subscription` and 1 more.
+
+    Attributes:
+        name: Name of the billable unit (for example, seats)
+        block_size: Number of units included in each pricing block.
+        tiers: Tiered pricing configuration for this unit.
     """
 
     name: str
@@ -556,6 +905,11 @@ class CommercePlanUnitPriceTier(Model, kw_only=True):
     """Schema `CommercePlanUnitPriceTier` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.list_plans`, `billing.list_subscription_items`,
     `organizations.get_billing_subscription` and 1 more.
+
+    Attributes:
+        starts_at_block: Start block (inclusive) for this tier.
+        ends_after_block: End block (inclusive) for this tier; null means unlimited.
+        fee_per_block: Price charged per block in this tier.
     """
 
     starts_at_block: int
@@ -567,6 +921,26 @@ class CommercePaymentMethodResponse(Model, kw_only=True):
     """Schema `CommercePaymentMethodResponse` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.get_statement`,
     `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_payment_method`.
+        id: Unique identifier for the payment method.
+        payer_id: Unique identifier for the payer.
+        payment_type: The payment method type. Known values: `card`, `link`, `payer-credits`.
+        is_default: Whether this is the default payment method for the payer.
+        gateway: The payment gateway.
+        gateway_external_id: External ID in the payment gateway.
+        gateway_external_account_id: External account ID in the payment gateway.
+        last4: Last 4 digits of the card (for card payment methods).
+        status: Status of the payment method. Known values: `active`, `disconnected`.
+        wallet_type: Type of wallet (if applicable).
+        card_type: Type of card (if applicable).
+        expiry_year: Card expiration year (for card payment methods).
+        expiry_month: Card expiration month (for card payment methods).
+        created_at: Unix timestamp (in milliseconds) when the payment method was created.
+        updated_at: Unix timestamp (in milliseconds) when the payment method was last updated.
+        is_removable: Whether this payment method can be removed.
     """
 
     object: Literal["commerce_payment_method"] | str
@@ -589,9 +963,19 @@ class CommercePaymentMethodResponse(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemNextPayment(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Information about the next payment.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        amount: Base plan fee for the next payment. Does not include per-unit (e.g. seat)
+            charges; see `totals.grand_total` for the full amount.
+        date: Unix timestamp (in milliseconds) for the next payment date.
+        per_unit_totals: Per-unit total breakdown (for example, seats) for the next payment.
+        totals: Breakdown of the recurring amount that will be billed at renewal (base fee +
+            per-unit charges). Tax and credits are not previewed.
     """
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
@@ -601,9 +985,18 @@ class CommerceSubscriptionItemNextPayment(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemNextPaymentAmount(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Base plan fee for the next payment. Does not include per-unit (e.g. seat) charges; see
+    `totals.grand_total` for the full amount.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -615,7 +1008,12 @@ class CommerceSubscriptionItemNextPaymentAmount(Model, kw_only=True):
 class CommercePerUnitTotal(Model, kw_only=True):
     """Schema `CommercePerUnitTotal` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`, `billing.list_subscription_items` and 2 more.
+    `billing.extend_subscription_item_free_trial`, `billing.get_statement` and 5 more.
+
+    Attributes:
+        name: Name of the billable unit (for example, `seats`).
+        block_size: Number of units included in each pricing block.
+        tiers: Computed totals for each pricing tier.
     """
 
     name: str
@@ -626,7 +1024,12 @@ class CommercePerUnitTotal(Model, kw_only=True):
 class CommercePerUnitTotalTier(Model, kw_only=True):
     """Schema `CommercePerUnitTotalTier` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.create_price_transition`,
-    `billing.extend_subscription_item_free_trial`, `billing.list_subscription_items` and 2 more.
+    `billing.extend_subscription_item_free_trial`, `billing.get_statement` and 5 more.
+
+    Attributes:
+        quantity: Units billed in this tier; null means unlimited.
+        fee_per_block: Price charged per block in this tier.
+        total: Total charge for this tier.
     """
 
     quantity: int | None = None
@@ -635,9 +1038,21 @@ class CommercePerUnitTotalTier(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemNextPaymentTotals(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Clerk's `discounts`.
     """
 
     subtotal: CommerceMoneyResponse
@@ -653,6 +1068,11 @@ class CommerceSubscriptionItemNextPaymentTotalsCredits(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.get_statement` and 5 more.
+
+    Attributes:
+        proration: Clerk's `proration`.
+        payer: Clerk's `payer`.
+        total: Clerk's `total`.
     """
 
     proration: CommerceSubscriptionItemCreditsProration | None
@@ -664,6 +1084,10 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscounts(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        proration: Clerk's `proration`.
+        total: Clerk's `total`.
     """
 
     proration: CommerceSubscriptionItemNextPaymentTotalsDiscountsProration | None
@@ -674,6 +1098,12 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration(Model, kw_only
     """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.create_price_transition`, `billing.extend_subscription_item_free_trial`,
     `billing.list_subscription_items` and 2 more.
+
+    Attributes:
+        amount: Clerk's `amount`.
+        cycle_days_passed: Clerk's `cycle_days_passed`.
+        cycle_days_total: Clerk's `cycle_days_total`.
+        cycle_passed_percent: Clerk's `cycle_passed_percent`.
     """
 
     amount: CommerceMoneyResponse
@@ -686,6 +1116,22 @@ class CommercePayerResponse(Model, kw_only=True):
     """Schema `CommercePayerResponse` of the Backend API. Returned by
     `billing.cancel_subscription_item`, `billing.get_statement`,
     `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_payer`.
+        id: Unique identifier for the payer.
+        instance_id: Unique identifier for the Clerk instance.
+        user_id: User ID for user-type payers.
+        first_name: First name of the payer.
+        last_name: Last name of the payer.
+        email: Email address of the payer.
+        organization_id: Organization ID for org-type payers.
+        organization_name: Organization name for org-type payers.
+        image_url: URL of the payer's image/avatar.
+        credits_balance: Current credits balance for the payer.
+        created_at: Unix timestamp (in milliseconds) when the payer was created.
+        updated_at: Unix timestamp (in milliseconds) when the payer was last updated.
     """
 
     object: Literal["commerce_payer"] | str
@@ -704,56 +1150,57 @@ class CommercePayerResponse(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemSeats(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Seat quantity for seat-based billing.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.list_subscription_items`, `organizations.get_billing_subscription`,
     `users.get_billing_subscription`.
+
+    Attributes:
+        quantity: Seat quantity being billed; null means unlimited.
+        tiers: Per-unit cost breakdown by pricing tier.
     """
 
     quantity: int | None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
-
-
-class CommercePerUnitTotalTier2(Model, kw_only=True):
-    """Schema `CommercePerUnitTotalTier-2` of the Backend API. Returned by
-    `billing.cancel_subscription_item`, `billing.get_statement`,
-    `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
-    """
-
-    quantity: int | None = None
-    fee_per_block: CommerceMoneyResponse
-    total: CommerceMoneyResponse
+    tiers: list[CommercePerUnitTotalTier] | None = None
 
 
 class CommerceSubscriptionItemTotals(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Totals for this subscription item.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.list_subscription_items`, `organizations.get_billing_subscription`,
     `users.get_billing_subscription`.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Information about the discounts applied to the payment.
     """
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
 
-class CommercePerUnitTotal2(Model, kw_only=True):
-    """Schema `CommercePerUnitTotal-2` of the Backend API. Returned by
-    `billing.cancel_subscription_item`, `billing.get_statement`,
-    `billing.get_statement_payment_attempts`, `billing.list_statements` and 3 more.
-    """
-
-    name: str
-    block_size: int
-    tiers: list[CommercePerUnitTotalTier2]
-
-
 class CommerceSubscriptionItemTotalsDiscounts(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Information about the discounts applied to the payment.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.get_statement`, `billing.get_statement_payment_attempts`, `billing.list_statements`
     and 3 more.
+
+    Attributes:
+        proration: Proration details from passed subscription time.
+        total: Total discounts applied.
     """
 
     proration: CommerceSubscriptionItemTotalsDiscountsProration | None
@@ -761,9 +1208,17 @@ class CommerceSubscriptionItemTotalsDiscounts(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemTotalsDiscountsProration(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
+    """Proration details from passed subscription time.
+
+    An inline schema of the Backend API. Returned by `billing.cancel_subscription_item`,
     `billing.get_statement`, `billing.get_statement_payment_attempts`, `billing.list_statements`
     and 3 more.
+
+    Attributes:
+        amount: Credit amount with formatting.
+        cycle_days_passed: Number of days that have passed in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_passed_percent: Percentage of the billing cycle that has passed.
     """
 
     amount: CommerceMoneyResponse
@@ -775,24 +1230,44 @@ class CommerceSubscriptionItemTotalsDiscountsProration(Model, kw_only=True):
 class CommerceSubscriptionNextPayment(Model, kw_only=True):
     """Schema `CommerceSubscriptionNextPayment` of the Backend API. Returned by
     `organizations.get_billing_subscription`, `users.get_billing_subscription`.
+
+    Attributes:
+        date: Unix timestamp (milliseconds) of the next payment date.
+        amount: The base plan fee for the next payment. Does not include per-unit charges; see
+            `totals.grand_total` for the full amount.
+        per_unit_totals: Per-unit total breakdown (for example, seats) for the next payment.
+        totals: Breakdown of the recurring amount that will be billed at renewal (base fee +
+            per-unit charges). Tax and credits are not previewed.
     """
 
     date: int
     amount: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     totals: CommerceSubscriptionNextPaymentTotals | None = None
 
 
 class CommerceSubscriptionNextPaymentTotals(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organizations.get_billing_subscription`,
+    """Breakdown of the recurring amount that will be billed at renewal (base fee + per-unit
+    charges). Tax and credits are not previewed.
+
+    An inline schema of the Backend API. Returned by `organizations.get_billing_subscription`,
     `users.get_billing_subscription`.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Information about the discounts applied to the payment.
     """
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
@@ -800,6 +1275,10 @@ class CommerceSubscriptionNextPaymentTotals(Model, kw_only=True):
 class CommerceCreditBalanceResponse(Model, kw_only=True):
     """Schema `CommerceCreditBalanceResponse` of the Backend API. Returned by
     `organizations.get_billing_credit_balance`, `users.get_billing_credit_balance`.
+
+    Attributes:
+        object: String representing the object's type. Always "commerce_credit_balance".
+        balance: The current credit balance. Null when the payer has never had credits.
     """
 
     object: str
@@ -807,8 +1286,16 @@ class CommerceCreditBalanceResponse(Model, kw_only=True):
 
 
 class CommerceCreditBalanceResponseBalance(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organizations.get_billing_credit_balance`,
+    """The current credit balance. Null when the payer has never had credits.
+
+    An inline schema of the Backend API. Returned by `organizations.get_billing_credit_balance`,
     `users.get_billing_credit_balance`.
+
+    Attributes:
+        amount: The amount in cents.
+        amount_formatted: The formatted amount as a string (e.g., "$49.99").
+        currency: The currency code (e.g., "USD").
+        currency_symbol: The currency symbol (e.g., "$").
     """
 
     amount: int
@@ -820,6 +1307,17 @@ class CommerceCreditBalanceResponseBalance(Model, kw_only=True):
 class CommerceCreditLedgerResponse(Model, kw_only=True):
     """Schema `CommerceCreditLedgerResponse` of the Backend API. Returned by
     `organizations.adjust_billing_credit_balance`, `users.adjust_billing_credit_balance`.
+
+    Attributes:
+        object: String representing the object's type. Always "commerce_credit_ledger".
+        id: Unique identifier for the ledger entry.
+        payer_id: The ID of the payer whose balance was adjusted.
+        amount: The credit amount with formatting. Positive for increases, negative for
+            decreases.
+        source_type: The type of source that originated the adjustment (e.g. "grant").
+        source_id: The ID of the source that originated the adjustment.
+        note: An optional note attached to the ledger entry.
+        created_at: Timestamp when the ledger entry was created.
     """
 
     object: str
@@ -836,6 +1334,10 @@ class OrganizationMemberships(Model, kw_only=True):
     """Schema `OrganizationMemberships` of the Backend API. Returned by
     `organization_memberships.list`, `users.get_instance_organization_memberships`,
     `users.get_organization_memberships`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of organization memberships.
     """
 
     data: list[OrganizationMembership]
@@ -843,8 +1345,12 @@ class OrganizationMemberships(Model, kw_only=True):
 
 
 class OrganizationInvitationsWithPublicOrganizationData(Model, kw_only=True):
-    """Schema `OrganizationInvitationsWithPublicOrganizationData` of the Backend API. Returned by
-    `organization_invitations.get_all`, `users.get_organization_invitations`.
+    """Schema `OrganizationInvitationsWithPublicOrganizationData` of the Backend API. Returned
+    by `organization_invitations.get_all`, `users.get_organization_invitations`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of organization invitations.
     """
 
     data: list[OrganizationInvitationWithPublicOrganizationData]
@@ -852,8 +1358,29 @@ class OrganizationInvitationsWithPublicOrganizationData(Model, kw_only=True):
 
 
 class OrganizationInvitationWithPublicOrganizationData(Model, kw_only=True):
-    """Schema `OrganizationInvitationWithPublicOrganizationData` of the Backend API. Returned by
+    """An organization invitation with public organization data populated.
+
+    Schema `OrganizationInvitationWithPublicOrganizationData` of the Backend API. Returned by
     `organization_invitations.get_all`, `users.get_organization_invitations`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        public_organization_data: Clerk's `public_organization_data`.
     """
 
     object: Literal["organization_invitation"] | str
@@ -875,9 +1402,19 @@ class OrganizationInvitationWithPublicOrganizationData(Model, kw_only=True):
 
 
 class OrganizationInvitationPublicUserData(Model, kw_only=True):
-    """Schema `OrganizationInvitationPublicUserData` of the Backend API. Returned by
+    """An organization inviter's public user data.
+
+    Schema `OrganizationInvitationPublicUserData` of the Backend API. Returned by
     `organization_invitations.bulk_create`, `organization_invitations.create`,
     `organization_invitations.get`, `organization_invitations.get_all` and 4 more.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
     """
 
     user_id: str
@@ -891,6 +1428,13 @@ class OrganizationInvitationPublicUserData(Model, kw_only=True):
 class OrganizationInvitationPublicOrganizationData(Model, kw_only=True):
     """Schema `OrganizationInvitationPublicOrganizationData` of the Backend API. Returned by
     `organization_invitations.get_all`, `users.get_organization_invitations`.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
     """
 
     id: str
@@ -904,6 +1448,17 @@ class Role(Model, kw_only=True):
     """Schema `Role` of the Backend API. Returned by `directories.create_group_role_mapping`,
     `directories.list_group_role_mappings`, `directories.replace_group_role_mappings`,
     `organization_roles.assign_permission` and 8 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        is_creator_eligible: Whether this role is eligible to be an organization creator role.
+        permissions: Clerk's `permissions`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["role"] | str
@@ -918,9 +1473,19 @@ class Role(Model, kw_only=True):
 
 
 class Permission(Model, kw_only=True):
-    """Schema `Permission` of the Backend API. Returned by `directories.create_group_role_mapping`,
-    `directories.list_group_role_mappings`, `directories.replace_group_role_mappings`,
-    `organization_permissions.create` and 12 more.
+    """Schema `Permission` of the Backend API. Returned by
+    `directories.create_group_role_mapping`, `directories.list_group_role_mappings`,
+    `directories.replace_group_role_mappings`, `organization_permissions.create` and 12 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `permission`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        type: Clerk's `type`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["permission"] | str
@@ -934,8 +1499,16 @@ class Permission(Model, kw_only=True):
 
 
 class CreateSAMLConnectionLoginHint(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.create`,
+    """Configuration for the login_hint sent to the IdP on SSO sign-in.
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.create`,
     `enterprise_connections.update`, `saml_connections.create`, `saml_connections.update`.
+
+    Attributes:
+        mode: Controls the login_hint sent to the IdP on SSO sign-in. Known values:
+            `email_address`, `custom_attribute`, `off`.
+        source: The user public_metadata key whose value is sent as the login_hint when mode is
+            custom_attribute.
     """
 
     mode: Literal["email_address", "custom_attribute", "off"] | str
@@ -943,7 +1516,20 @@ class CreateSAMLConnectionLoginHint(Model, kw_only=True):
 
 
 class JWKSEd25519PublicKey(Model, kw_only=True):
-    """Schema `JWKS.ed25519.PublicKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.ed25519.PublicKey` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `OKP`.
+        crv: Clerk's `crv`. Known values: `Ed25519`.
+        x: Clerk's `x`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -958,7 +1544,21 @@ class JWKSEd25519PublicKey(Model, kw_only=True):
 
 
 class JWKSEcdsaPublicKey(Model, kw_only=True):
-    """Schema `JWKS.ecdsa.PublicKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.ecdsa.PublicKey` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `EC`.
+        crv: Clerk's `crv`.
+        x: Clerk's `x`.
+        y: Clerk's `y`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -974,7 +1574,20 @@ class JWKSEcdsaPublicKey(Model, kw_only=True):
 
 
 class JWKSRsaPublicKey(Model, kw_only=True):
-    """Schema `JWKS.rsa.PublicKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.rsa.PublicKey` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `RSA`.
+        n: Clerk's `n`.
+        e: Clerk's `e`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -989,7 +1602,23 @@ class JWKSRsaPublicKey(Model, kw_only=True):
 
 
 class JWKSEd25519PrivateKey(Model, kw_only=True):
-    """Schema `JWKS.ed25519.PrivateKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.ed25519.PrivateKey` of the Backend API; no operation uses it directly.
+
+    Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `OKP`.
+        crv: Clerk's `crv`. Known values: `Ed25519`.
+        x: Clerk's `x`.
+        d: Clerk's `d`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -1007,7 +1636,24 @@ class JWKSEd25519PrivateKey(Model, kw_only=True):
 
 
 class JWKSEcdsaPrivateKey(Model, kw_only=True):
-    """Schema `JWKS.ecdsa.PrivateKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.ecdsa.PrivateKey` of the Backend API; no operation uses it directly.
+
+    Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `EC`.
+        crv: Clerk's `crv`.
+        x: Clerk's `x`.
+        y: Clerk's `y`.
+        d: Clerk's `d`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -1026,7 +1672,28 @@ class JWKSEcdsaPrivateKey(Model, kw_only=True):
 
 
 class JWKSRsaPrivateKey(Model, kw_only=True):
-    """Schema `JWKS.rsa.PrivateKey` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.rsa.PrivateKey` of the Backend API; no operation uses it directly.
+
+    Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `RSA`.
+        n: Clerk's `n`.
+        e: Clerk's `e`.
+        d: Clerk's `d`.
+        p: Clerk's `p`.
+        q: Clerk's `q`.
+        dp: Clerk's `dp`.
+        dq: Clerk's `dq`.
+        qi: Clerk's `qi`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -1049,7 +1716,21 @@ class JWKSRsaPrivateKey(Model, kw_only=True):
 
 
 class JWKSSymmetricKey(Model, kw_only=True):
-    """Schema `JWKS.symmetric.Key` of the Backend API; no operation uses it directly."""
+    """Schema `JWKS.symmetric.Key` of the Backend API; no operation uses it directly.
+
+    Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `oct`.
+        k: Clerk's `k`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+    """
 
     kid: str
     alg: str
@@ -1065,7 +1746,13 @@ class JWKSSymmetricKey(Model, kw_only=True):
 
 
 class APIErrors(Model, kw_only=True):
-    """Schema `ClerkErrors` of the Backend API; no operation uses it directly."""
+    """Schema `ClerkErrors` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        errors: Clerk's `errors`.
+        meta: Clerk's `meta`.
+        clerk_trace_id: Clerk's `clerk_trace_id`.
+    """
 
     errors: list[APIErrorDetail]
     meta: dict[str, Any] | None = None
@@ -1073,7 +1760,18 @@ class APIErrors(Model, kw_only=True):
 
 
 class VerificationOTP(Model, kw_only=True):
-    """Schema `verification_otp` of the Backend API; no operation uses it directly."""
+    """Schema `verification_otp` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `phone_code`, `email_code`,
+            `reset_password_email_code`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_otp"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str
@@ -1085,7 +1783,16 @@ class VerificationOTP(Model, kw_only=True):
 
 
 class VerificationAdmin(Model, kw_only=True):
-    """Schema `verification_admin` of the Backend API; no operation uses it directly."""
+    """Schema `verification_admin` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_admin`.
+        status: Clerk's `status`. Known values: `verified`.
+        strategy: Clerk's `strategy`. Known values: `admin`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_admin"] | str | None = None
     status: Literal["verified"] | str
@@ -1096,7 +1803,17 @@ class VerificationAdmin(Model, kw_only=True):
 
 
 class VerificationFromOAuth(Model, kw_only=True):
-    """Schema `verification_from_oauth` of the Backend API; no operation uses it directly."""
+    """Schema `verification_from_oauth` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_from_oauth`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`.
+        strategy: Clerk's `strategy`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_from_oauth"] | str | None = None
     status: Literal["unverified", "verified"] | str
@@ -1108,7 +1825,16 @@ class VerificationFromOAuth(Model, kw_only=True):
 
 
 class VerificationTicket(Model, kw_only=True):
-    """Schema `verification_ticket` of the Backend API; no operation uses it directly."""
+    """Schema `verification_ticket` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_ticket`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `ticket`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_ticket"] | str | None = None
     status: Literal["unverified", "verified", "expired"] | str
@@ -1119,7 +1845,19 @@ class VerificationTicket(Model, kw_only=True):
 
 
 class VerificationSAML(Model, kw_only=True):
-    """Schema `verification_saml` of the Backend API; no operation uses it directly."""
+    """Schema `verification_saml` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_saml`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`. Known values: `saml`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_saml"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str
@@ -1132,7 +1870,16 @@ class VerificationSAML(Model, kw_only=True):
 
 
 class VerificationEmailLink(Model, kw_only=True):
-    """Schema `verification_email_link` of the Backend API; no operation uses it directly."""
+    """Schema `verification_email_link` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_email_link`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `email_link`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_email_link"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str
@@ -1143,7 +1890,15 @@ class VerificationEmailLink(Model, kw_only=True):
 
 
 class VerificationSCIM(Model, kw_only=True):
-    """Schema `verification_scim` of the Backend API; no operation uses it directly."""
+    """Schema `verification_scim` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_scim`.
+        status: Clerk's `status`. Known values: `verified`.
+        strategy: Clerk's `strategy`. Known values: `scim`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+    """
 
     object: Literal["verification_scim"] | str | None = None
     status: Literal["verified"] | str
@@ -1152,28 +1907,47 @@ class VerificationSCIM(Model, kw_only=True):
     expire_at: int | None
 
 
-class Token(Model, kw_only=True):
-    """Schema `Token` of the Backend API; no operation uses it directly."""
-
-    object: Literal["token"] | str
-    jwt: str
-
-    __repr__ = masked_repr("jwt")
-
-
 class Cookies(Model, kw_only=True):
-    """Schema `Cookies` of the Backend API; no operation uses it directly."""
+    """Schema `Cookies` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `cookies`.
+        cookies: Array of cookie directives.
+    """
 
     object: Literal["cookies"] | str
     cookies: list[str]
 
 
 class VerificationWeb3(Model, kw_only=True):
-    """Schema `verification_web3` of the Backend API; no operation uses it directly."""
+    """Schema `verification_web3` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_web3`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `web3_metamask_signature`,
+            `web3_base_signature`, `web3_coinbase_wallet_signature`,
+            `web3_okx_wallet_signature`, `web3_solana_signature`.
+        nonce: Clerk's `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_web3"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str
-    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature"] | str
+    strategy: (
+        Literal[
+            "web3_metamask_signature",
+            "web3_base_signature",
+            "web3_coinbase_wallet_signature",
+            "web3_okx_wallet_signature",
+            "web3_solana_signature",
+        ]
+        | str
+    )
     nonce: str | None = None
     message: str | None = None
     attempts: int | None
@@ -1182,7 +1956,19 @@ class VerificationWeb3(Model, kw_only=True):
 
 
 class VerificationOAuth(Model, kw_only=True):
-    """Schema `verification_oauth` of the Backend API; no operation uses it directly."""
+    """Schema `verification_oauth` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_oauth`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_oauth"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str
@@ -1195,7 +1981,17 @@ class VerificationOAuth(Model, kw_only=True):
 
 
 class VerificationGoogleOneTap(Model, kw_only=True):
-    """Schema `verification_google_one_tap` of the Backend API; no operation uses it directly."""
+    """Schema `verification_google_one_tap` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_google_one_tap`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`.
+        strategy: Clerk's `strategy`. Known values: `google_one_tap`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+        error: Clerk's `error`.
+    """
 
     object: Literal["verification_google_one_tap"] | str | None = None
     status: Literal["unverified", "verified"] | str
@@ -1207,7 +2003,18 @@ class VerificationGoogleOneTap(Model, kw_only=True):
 
 
 class SCIMUserMetadata(Model, kw_only=True):
-    """Schema `SCIMUserMetadata` of the Backend API; no operation uses it directly."""
+    """Metadata describing a user's linkage to a directory. This object is only delivered on
+    `user.created` and `user.updated` webhook events, and only when the user is provisioned
+    through a directory. Its absence does not necessarily mean the user is not managed by a
+    directory.
+
+    Schema `SCIMUserMetadata` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        directory_id: The ID of the directory the user is provisioned from.
+        directory_enabled: Whether the directory is currently enabled. Omitted when false.
+        external_id: The user's external ID as reported by the directory, if any.
+    """
 
     directory_id: str
     directory_enabled: bool | None = None
@@ -1215,7 +2022,15 @@ class SCIMUserMetadata(Model, kw_only=True):
 
 
 class CommerceProrationCreditDetailResponse(Model, kw_only=True):
-    """Schema `CommerceProrationCreditDetailResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceProrationCreditDetailResponse` of the Backend API; no operation uses it
+    directly.
+
+    Attributes:
+        amount: Clerk's `amount`.
+        cycle_days_remaining: Clerk's `cycle_days_remaining`.
+        cycle_days_total: Clerk's `cycle_days_total`.
+        cycle_remaining_percent: Clerk's `cycle_remaining_percent`.
+    """
 
     amount: CommerceMoneyResponse
     cycle_days_remaining: int
@@ -1224,14 +2039,25 @@ class CommerceProrationCreditDetailResponse(Model, kw_only=True):
 
 
 class CommercePayerCreditResponse(Model, kw_only=True):
-    """Schema `CommercePayerCreditResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommercePayerCreditResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        remaining_balance: Clerk's `remaining_balance`.
+        applied_amount: Clerk's `applied_amount`.
+    """
 
     remaining_balance: CommerceMoneyResponse
     applied_amount: CommerceMoneyResponse
 
 
 class CommerceCreditsResponse(Model, kw_only=True):
-    """Schema `CommerceCreditsResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceCreditsResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        proration: Clerk's `proration`.
+        payer: Clerk's `payer`.
+        total: Clerk's `total`.
+    """
 
     proration: CommerceSubscriptionItemCreditsProration | None
     payer: CommerceSubscriptionItemCreditsPayer | None
@@ -1239,7 +2065,15 @@ class CommerceCreditsResponse(Model, kw_only=True):
 
 
 class CommerceProrationDiscountResponse(Model, kw_only=True):
-    """Schema `CommerceProrationDiscountResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceProrationDiscountResponse` of the Backend API; no operation uses it
+    directly.
+
+    Attributes:
+        amount: Clerk's `amount`.
+        cycle_days_passed: Clerk's `cycle_days_passed`.
+        cycle_days_total: Clerk's `cycle_days_total`.
+        cycle_passed_percent: Clerk's `cycle_passed_percent`.
+    """
 
     amount: CommerceMoneyResponse
     cycle_days_passed: int
@@ -1248,14 +2082,29 @@ class CommerceProrationDiscountResponse(Model, kw_only=True):
 
 
 class CommerceDiscountsResponse(Model, kw_only=True):
-    """Schema `CommerceDiscountsResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceDiscountsResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        proration: Clerk's `proration`.
+        total: Clerk's `total`.
+    """
 
     proration: CommerceSubscriptionItemNextPaymentTotalsDiscountsProration | None
     total: CommerceMoneyResponse
 
 
 class CommerceTotalsResponse(Model, kw_only=True):
-    """Schema `CommerceTotalsResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceTotalsResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Clerk's `discounts`.
+    """
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
@@ -1267,7 +2116,17 @@ class CommerceTotalsResponse(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemNextPaymentResponse(Model, kw_only=True):
-    """Schema `CommerceSubscriptionItemNextPaymentResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceSubscriptionItemNextPaymentResponse` of the Backend API; no operation
+    uses it directly.
+
+    Attributes:
+        amount: Base plan fee for the next payment. Does not include per-unit (e.g. seat)
+            charges; see `totals.grand_total` for the full amount.
+        date: Unix timestamp (in milliseconds) for the next payment date.
+        per_unit_totals: Per-unit total breakdown (for example, seats) for the next payment.
+        totals: Breakdown of the recurring amount that will be billed at renewal (base fee +
+            per-unit charges). Tax and credits are not previewed.
+    """
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
     date: int | None = None
@@ -1276,14 +2135,28 @@ class CommerceSubscriptionItemNextPaymentResponse(Model, kw_only=True):
 
 
 class CommerceSubscriptionItemSeatsResponse(Model, kw_only=True):
-    """Schema `CommerceSubscriptionItemSeatsResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommerceSubscriptionItemSeatsResponse` of the Backend API; no operation uses it
+    directly.
+
+    Attributes:
+        quantity: Seat quantity being billed; null means unlimited.
+        tiers: Per-unit cost breakdown by pricing tier.
+    """
 
     quantity: int | None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
+    tiers: list[CommercePerUnitTotalTier] | None = None
 
 
 class BillingProrationDiscountDetail(Model, kw_only=True):
-    """Schema `BillingProrationDiscountDetail` of the Backend API; no operation uses it directly."""
+    """Schema `BillingProrationDiscountDetail` of the Backend API; no operation uses it
+    directly.
+
+    Attributes:
+        amount: Credit amount with formatting.
+        cycle_days_passed: Number of days that have passed in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_passed_percent: Percentage of the billing cycle that has passed.
+    """
 
     amount: CommerceMoneyResponse
     cycle_days_passed: int
@@ -1292,26 +2165,51 @@ class BillingProrationDiscountDetail(Model, kw_only=True):
 
 
 class BillingDiscountsResponse(Model, kw_only=True):
-    """Schema `BillingDiscountsResponse` of the Backend API; no operation uses it directly."""
+    """Schema `BillingDiscountsResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        proration: Proration details from passed subscription time.
+        total: Total discounts applied.
+    """
 
     proration: CommerceSubscriptionItemTotalsDiscountsProration | None
     total: CommerceMoneyResponse
 
 
-class CommerceTotalsResponse2(Model, kw_only=True):
-    """Schema `CommerceTotalsResponse-2` of the Backend API; no operation uses it directly."""
+class BillingTotalsResponse(Model, kw_only=True):
+    """Schema `CommerceTotalsResponse-2` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        subtotal: Clerk's `subtotal`.
+        base_fee: Clerk's `base_fee`.
+        tax_total: Clerk's `tax_total`.
+        grand_total: Clerk's `grand_total`.
+        per_unit_totals: Clerk's `per_unit_totals`.
+        credits: Clerk's `credits`.
+        discounts: Information about the discounts applied to the payment.
+    """
 
     subtotal: CommerceMoneyResponse
     base_fee: CommerceMoneyResponse
     tax_total: CommerceMoneyResponse
     grand_total: CommerceMoneyResponse
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
+    per_unit_totals: list[CommercePerUnitTotal] | None = None
     credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
 
 class AdjustCreditBalanceRequest(Model, kw_only=True):
-    """Schema `AdjustCreditBalanceRequest` of the Backend API; no operation uses it directly."""
+    """Schema `AdjustCreditBalanceRequest` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        amount: The credit amount in cents. Must be greater than zero.
+        action: Whether to increase or decrease the credit balance. Known values: `increase`,
+            `decrease`.
+        currency: The currency code (e.g. "USD"). Defaults to USD if not provided.
+        idempotency_key: A unique key to ensure the adjustment is applied only once. Repeated
+            requests with the same key return the original ledger entry.
+        note: An optional note to attach to the ledger entry.
+    """
 
     amount: int
     action: Literal["increase", "decrease"] | str
@@ -1320,18 +2218,20 @@ class AdjustCreditBalanceRequest(Model, kw_only=True):
     note: str | UnsetType = UNSET
 
 
-class OrganizationDomainVerification(Model, kw_only=True):
-    """Schema `OrganizationDomainVerification` of the Backend API; no operation uses it directly."""
-
-    status: str
-    strategy: str
-    attempts: int | None
-    expire_at: int | None
-    verified_at: int | None
-
-
 class CreateBillingPriceRequest(Model, kw_only=True):
-    """Schema `CreateBillingPriceRequest` of the Backend API; no operation uses it directly."""
+    """Schema `CreateBillingPriceRequest` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        plan_id: The ID of the plan this price belongs to.
+        currency: The currency code (e.g., "USD"). Defaults to USD. Clerk's default: `"USD"`.
+        amount: The monthly amount in cents. Use `0` for a complimentary price. Positive amounts
+            must be at least $1 (100 cents).
+        annual_monthly_amount: The monthly amount in cents when billed annually. Use `0` for a
+            complimentary price. Positive amounts must be at least $1 (100 cents).
+        description: An optional description for this custom price.
+        supported_billing_periods: Which billing periods this price supports. Inferred from
+            amounts if omitted. Known values: `month`, `annual`, `both`.
+    """
 
     plan_id: str
     currency: str | UnsetType = UNSET
@@ -1342,13 +2242,40 @@ class CreateBillingPriceRequest(Model, kw_only=True):
 
 
 class ExtendFreeTrialRequest(Model, kw_only=True):
-    """Schema `ExtendFreeTrialRequest` of the Backend API; no operation uses it directly."""
+    """Schema `ExtendFreeTrialRequest` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        extend_to: RFC3339 timestamp to extend the free trial to. Must be in the future and not
+            more than 365 days from now.
+    """
 
     extend_to: str
 
 
 class CommercePaymentSourceResponse(Model, kw_only=True):
-    """Schema `CommercePaymentSourceResponse` of the Backend API; no operation uses it directly."""
+    """Schema `CommercePaymentSourceResponse` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `commerce_source`.
+        id: Unique identifier for the payment source.
+        payer_id: Unique identifier for the payer.
+        payment_method: The payment method type. Known values: `card`, `apple_pay`,
+            `google_pay`.
+        is_default: Whether this is the default payment source for the payer.
+        gateway: The payment gateway.
+        gateway_external_id: External ID in the payment gateway.
+        gateway_external_account_id: External account ID in the payment gateway.
+        last4: Last 4 digits of the card (for card payment sources).
+        status: Status of the payment source. Known values: `active`, `disconnected`.
+        wallet_type: Type of wallet (if applicable).
+        card_type: Type of card (if applicable).
+        expiry_year: Card expiration year (for card payment sources).
+        expiry_month: Card expiration month (for card payment sources).
+        created_at: Unix timestamp (in milliseconds) when the payment source was created.
+        updated_at: Unix timestamp (in milliseconds) when the payment source was last updated.
+        is_removable: Whether this payment source can be removed.
+    """
 
     object: Literal["commerce_source"] | str
     id: str
@@ -1369,39 +2296,50 @@ class CommercePaymentSourceResponse(Model, kw_only=True):
     is_removable: bool | None = None
 
 
-class CommercePayerResponse2(Model, kw_only=True):
-    """Schema `CommercePayerResponse-2` of the Backend API; no operation uses it directly."""
-
-    object: Literal["commerce_payer"] | str
-    id: str
-    instance_id: str
-    user_id: str | None = None
-    first_name: str
-    last_name: str
-    email: str
-    organization_id: str | None = None
-    organization_name: str | None = None
-    image_url: str
-    credits_balance: CommerceMoneyResponse | None = None
-    created_at: int
-    updated_at: int
-
-
 class PriceTransitionRequest(Model, kw_only=True):
-    """Schema `PriceTransitionRequest` of the Backend API; no operation uses it directly."""
+    """Schema `PriceTransitionRequest` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        from_price_id: The current price ID of the subscription item.
+        to_price_id: The target price ID to transition to.
+    """
 
     from_price_id: str
     to_price_id: str
 
 
 class ApplyCommerceDiscountRequest(Model, kw_only=True):
-    """Schema `ApplyCommerceDiscountRequest` of the Backend API; no operation uses it directly."""
+    """Schema `ApplyCommerceDiscountRequest` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        discount_id: The ID of the discount to apply to the subscription item.
+    """
 
     discount_id: str
 
 
 class RoleSetMigration(Model, kw_only=True):
-    """Schema `RoleSetMigration` of the Backend API; no operation uses it directly."""
+    """Information about an ongoing role set migration.
+
+    Schema `RoleSetMigration` of the Backend API; no operation uses it directly.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set_migration`.
+        id: The unique identifier of the migration.
+        organization_id: The organization ID if the migration is scoped to a specific
+            organization.
+        instance_id: The instance ID this migration belongs to.
+        source_role_set_id: The ID of the source role set being migrated from.
+        dest_role_set_id: The ID of the destination role set being migrated to.
+        trigger_type: What triggered this migration (e.g., "role_set_deletion", "role_removal")
+        status: Current status of the migration (e.g., "enqueued", "in_progress", "completed")
+        migrated_members: Number of members that have been migrated so far.
+        mappings: Role key mappings from source to destination roles.
+        started_at: Unix timestamp when the migration started.
+        completed_at: Unix timestamp when the migration completed.
+        created_at: Unix timestamp of migration creation.
+        updated_at: Unix timestamp of last migration update.
+    """
 
     object: Literal["role_set_migration"] | str
     id: str

@@ -17,7 +17,6 @@ __all__ = [
     "Directory",
     "DirectoryCustomAttribute",
     "DirectoryGroupRoleMapping",
-    "DirectoryGroupRoleMapping2",
     "DirectoryGroupRoleMappingList",
     "DirectoryList",
     "ReplaceDirectoryGroupRoleMappingsMapping",
@@ -25,15 +24,42 @@ __all__ = [
 
 
 class DirectoryList(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `directories.list`."""
+    """An inline schema of the Backend API. Returned by `directories.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of directories.
+    """
 
     data: list[Directory]
     total_count: int
 
 
 class Directory(Model, kw_only=True):
-    """Schema `Directory` of the Backend API. Returned by `directories.create`, `directories.get`,
+    """A directory configuration for provisioning users from an identity provider.
+
+    Schema `Directory` of the Backend API. Returned by `directories.create`, `directories.get`,
     `directories.list`, `directories.rotate_api_key` and 1 more.
+
+    Attributes:
+        object: String representing the object's type. Always "directory". Known values:
+            `directory`.
+        id: Unique identifier for the directory.
+        name: A human-friendly name for the directory.
+        enterprise_connection_id: The ID of the associated enterprise connection.
+        endpoint_url: The provisioning endpoint URL for this directory.
+        provider: The identity provider for this directory.
+        enabled: Whether the directory is enabled.
+        group_role_mapping_enabled: Whether group-to-role mapping is enabled for this directory.
+        attribute_mapping: Mapping of user attributes to the directory attribute paths they are
+            extracted from.
+        custom_attributes: Custom attributes to map from the IdP to the user's profile via
+            directory sync. Requires the custom attributes feature to be enabled for the
+            instance.
+        api_key: The API key for authenticating provisioning requests. Only returned when the
+            directory is created or the key is rotated.
+        created_at: Unix timestamp when the directory was created.
+        updated_at: Unix timestamp when the directory was last updated.
     """
 
     object: Literal["directory"] | str
@@ -54,6 +80,17 @@ class Directory(Model, kw_only=True):
 class DirectoryCustomAttribute(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `directories.create`, `directories.get`,
     `directories.list`, `directories.rotate_api_key` and 1 more.
+
+    Attributes:
+        name: Display name for the custom attribute.
+        key: Key used to store the attribute in the user's public/private/unsafe metadata.
+        sso_path: Path to extract the attribute value from SSO claims (SAML assertions or OIDC
+            claims)
+        scim_path: The legacy name for `directory_path`. Carries the same value.
+        directory_path: GJSON path to extract the attribute value from directory sync user
+            resources.
+        multi_valued: When true, the attribute supports multiple values; values from the IdP are
+            written to public_metadata as an array. Defaults to false.
     """
 
     name: str | None = None
@@ -65,7 +102,20 @@ class DirectoryCustomAttribute(Model, kw_only=True):
 
 
 class CreateDirectoryGroupRoleMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `directories.create`."""
+    """An inline schema of the Backend API. Sent with `directories.create`.
+
+    Attributes:
+        directory_group_id: The group ID from the identity provider. Exactly one of
+            `directory_group_id` or `scim_group_id` is required.
+        scim_group_id: The legacy name for `directory_group_id`. Send either one, or both with
+            the same value; sending both with different values is rejected.
+        directory_group_display_name: Optional display name for the group.
+        scim_group_display_name: The legacy name for `directory_group_display_name`. Send either
+            one, or both with the same value; sending both with different values is rejected.
+        role_id: The organization role ID to assign to members of the group.
+        precedence: The precedence for this mapping. If omitted, precedence is assigned by array
+            order. At least 1.
+    """
 
     directory_group_id: str | UnsetType = UNSET
     scim_group_id: str | UnsetType = UNSET
@@ -78,6 +128,10 @@ class CreateDirectoryGroupRoleMapping(Model, kw_only=True):
 class DirectoryGroupRoleMappingList(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `directories.list_group_role_mappings`,
     `directories.replace_group_role_mappings`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of directory group role mappings in the directory.
     """
 
     data: list[DirectoryGroupRoleMapping]
@@ -85,9 +139,31 @@ class DirectoryGroupRoleMappingList(Model, kw_only=True):
 
 
 class DirectoryGroupRoleMapping(Model, kw_only=True):
-    """Schema `DirectoryGroupRoleMapping` of the Backend API. Returned by
+    """A mapping from a directory group to an organization role. Members of the group are
+    assigned the role; the lowest-precedence match wins when a user belongs to multiple mapped
+    groups.
+
+    Schema `DirectoryGroupRoleMapping` of the Backend API. Returned by
     `directories.create_group_role_mapping`, `directories.list_group_role_mappings`,
     `directories.replace_group_role_mappings`.
+
+    Attributes:
+        object: String representing the object's type. Always "directory_group_role_mapping".
+            Known values: `directory_group_role_mapping`.
+        id: Unique identifier for the directory group role mapping.
+        directory_id: The ID of the directory this mapping belongs to.
+        scim_directory_id: The legacy name for `directory_id`. Carries the same value.
+        directory_group_id: The group ID from the identity provider.
+        scim_group_id: The legacy name for `directory_group_id`. Carries the same value.
+        directory_group_display_name: The display name of the group, as reported by the identity
+            provider.
+        scim_group_display_name: The legacy name for `directory_group_display_name`. Carries the
+            same value.
+        role: Clerk's `role`.
+        precedence: Mapping precedence, starting at 1. Lower values take priority when a user
+            belongs to multiple mapped groups.
+        created_at: Unix timestamp (milliseconds) of when the mapping was created.
+        updated_at: Unix timestamp (milliseconds) of when the mapping was last updated.
     """
 
     object: Literal["directory_group_role_mapping"] | str
@@ -105,16 +181,16 @@ class DirectoryGroupRoleMapping(Model, kw_only=True):
 
 
 class ReplaceDirectoryGroupRoleMappingsMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `directories.replace_group_role_mappings`."""
+    """An inline schema of the Backend API. Sent with `directories.replace_group_role_mappings`.
+
+    Attributes:
+        directory_group_id: The group ID from the identity provider. Exactly one of
+            `directory_group_id` or `scim_group_id` is required.
+        scim_group_id: The legacy name for `directory_group_id`. Send either one, or both with
+            the same value; sending both with different values is rejected.
+        role_id: The ID of the organization role to assign to members of the group.
+    """
 
     directory_group_id: str | UnsetType = UNSET
     scim_group_id: str | UnsetType = UNSET
     role_id: str
-
-
-class DirectoryGroupRoleMapping2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `directories.delete_group_role_mapping`."""
-
-    object: Literal["directory_group_role_mapping"] | str
-    id: str
-    deleted: bool

@@ -13,14 +13,32 @@ __all__ = ["CNameTarget", "Domain", "Domains"]
 
 
 class Domains(Model, kw_only=True):
-    """Schema `Domains` of the Backend API. Returned by `domains.list`."""
+    """Schema `Domains` of the Backend API. Returned by `domains.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of domains.
+    """
 
     data: list[Domain]
     total_count: int
 
 
 class Domain(Model, kw_only=True):
-    """Schema `Domain` of the Backend API. Returned by `domains.add`, `domains.list`, `domains.update`."""
+    """Schema `Domain` of the Backend API. Returned by `domains.add`, `domains.list`,
+    `domains.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `domain`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        is_satellite: Clerk's `is_satellite`.
+        frontend_api_url: Clerk's `frontend_api_url`.
+        accounts_portal_url: Null for satellite domains.
+        proxy_url: Clerk's `proxy_url`.
+        development_origin: Clerk's `development_origin`.
+        cname_targets: Clerk's `cname_targets`.
+    """
 
     object: Literal["domain"] | str
     id: str
@@ -36,6 +54,12 @@ class Domain(Model, kw_only=True):
 class CNameTarget(Model, kw_only=True):
     """Schema `CNameTarget` of the Backend API. Returned by `domains.add`, `domains.list`,
     `domains.update`.
+
+    Attributes:
+        host: Clerk's `host`.
+        value: Clerk's `value`.
+        required: Denotes whether this CNAME target is required to be set in order for the
+            domain to be considered deployed.
     """
 
     host: str

@@ -36,16 +36,43 @@ __all__ = [
 
 
 class EnterpriseConnections(Model, kw_only=True):
-    """Schema `EnterpriseConnections` of the Backend API. Returned by `enterprise_connections.list`."""
+    """Schema `EnterpriseConnections` of the Backend API. Returned by
+    `enterprise_connections.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of enterprise connections.
+    """
 
     data: list[EnterpriseConnection]
     total_count: int
 
 
 class EnterpriseConnection(Model, kw_only=True):
-    """Schema `EnterpriseConnection` of the Backend API. Returned by `enterprise_connections.create`,
-    `enterprise_connections.get`, `enterprise_connections.list`,
-    `enterprise_connections.update`.
+    """Schema `EnterpriseConnection` of the Backend API. Returned by
+    `enterprise_connections.create`, `enterprise_connections.get`,
+    `enterprise_connections.list`, `enterprise_connections.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `enterprise_connection`.
+        id: The enterprise connection ID.
+        name: The display name of the connection.
+        provider: Clerk's `provider`.
+        logo_public_url: Clerk's `logo_public_url`.
+        active: Whether the enterprise connection is active.
+        domains: Domains associated with the enterprise connection.
+        organization_id: Organization ID when the connection is linked to an organization.
+        sync_user_attributes: Controls whether to update the user's attributes on each sign-in.
+        disable_additional_identifications: When true, users cannot add additional
+            identifications when using this connection.
+        allow_organization_account_linking: Whether this connection supports account linking via
+            organization membership.
+        custom_attributes: Custom attributes to map from the IdP to the user's profile via SSO
+            or SCIM provisioning.
+        saml_connection: Present when the enterprise connection uses SAML.
+        oauth_config: Present when the enterprise connection uses OIDC or EASIE.
+        created_at: Unix timestamp in milliseconds when the connection was created.
+        updated_at: Unix timestamp in milliseconds when the connection was last updated.
     """
 
     object: Literal["enterprise_connection"] | str
@@ -70,6 +97,17 @@ class EnterpriseConnectionCustomAttribute(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `enterprise_connections.create`,
     `enterprise_connections.get`, `enterprise_connections.list`,
     `enterprise_connections.update`.
+
+    Attributes:
+        name: Display name for the custom attribute.
+        key: Key used to store the attribute in the user's public/private/unsafe metadata.
+        sso_path: Path to extract the attribute value from SSO claims (SAML assertions or OIDC
+            claims)
+        scim_path: GJSON path to extract the attribute value from SCIM user resources.
+        directory_path: GJSON path to extract the attribute value from directory sync user
+            resources. Same value as `scim_path`.
+        multi_valued: When true, the attribute supports multiple values; values from the IdP are
+            written to public_metadata as an array. Defaults to false.
     """
 
     name: str
@@ -81,9 +119,26 @@ class EnterpriseConnectionCustomAttribute(Model, kw_only=True):
 
 
 class EnterpriseConnectionSAMLConnection(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.create`,
+    """Present when the enterprise connection uses SAML.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.create`,
     `enterprise_connections.get`, `enterprise_connections.list`,
     `enterprise_connections.update`.
+
+    Attributes:
+        id: SAML connection ID.
+        name: SAML connection display name.
+        idp_entity_id: IdP entity ID (optional, when connection details are loaded)
+        idp_sso_url: IdP SSO URL (optional, when connection details are loaded)
+        idp_metadata_url: IdP metadata URL (optional, when connection details are loaded)
+        acs_url: Assertion Consumer Service URL.
+        sp_entity_id: Service Provider entity ID.
+        sp_metadata_url: Service Provider metadata URL.
+        active: Whether the SAML connection is active.
+        allow_idp_initiated: Whether IdP-initiated SSO is allowed.
+        allow_subdomains: Whether subdomains are allowed for domain matching.
+        force_authn: Whether to force re-authentication.
+        login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
     """
 
     id: str | None = None
@@ -102,9 +157,17 @@ class EnterpriseConnectionSAMLConnection(Model, kw_only=True):
 
 
 class EnterpriseConnectionSAMLConnectionLoginHint(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.create`,
+    """Configuration for the login_hint sent to the IdP on SSO sign-in.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.create`,
     `enterprise_connections.get`, `enterprise_connections.list`,
     `enterprise_connections.update`.
+
+    Attributes:
+        mode: Controls the login_hint sent to the IdP on SSO sign-in. Known values:
+            `email_address`, `custom_attribute`, `off`.
+        source: The user public_metadata key whose value is sent as the login_hint when mode is
+            custom_attribute.
     """
 
     mode: Literal["email_address", "custom_attribute", "off"] | str
@@ -112,9 +175,27 @@ class EnterpriseConnectionSAMLConnectionLoginHint(Model, kw_only=True):
 
 
 class EnterpriseConnectionOAuthConfig(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.create`,
+    """Present when the enterprise connection uses OIDC or EASIE.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.create`,
     `enterprise_connections.get`, `enterprise_connections.list`,
     `enterprise_connections.update`.
+
+    Attributes:
+        id: OAuth config ID.
+        name: Custom OIDC provider display name.
+        provider_key: OAuth provider key (e.g. oidc_custom, oidc_ghe_*, oidc_gitlab_ent_*)
+        client_id: OAuth client ID.
+        discovery_url: OIDC discovery URL.
+        auth_url: OAuth authorization endpoint URL (present when configured or resolved from
+            discovery)
+        token_url: OAuth token endpoint URL (present when configured or resolved from discovery)
+        user_info_url: OIDC userinfo endpoint URL (present when configured or resolved from
+            discovery)
+        requires_pkce: Whether PKCE is required for this OAuth client.
+        logo_public_url: Logo URL for the provider.
+        created_at: Unix timestamp in milliseconds when the config was created.
+        updated_at: Unix timestamp in milliseconds when the config was last updated.
     """
 
     id: str | None = None
@@ -132,7 +213,24 @@ class EnterpriseConnectionOAuthConfig(Model, kw_only=True):
 
 
 class CreateEnterpriseConnectionSAML(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.create`."""
+    """SAML connection-specific properties. Only applied when the enterprise connection uses
+    SAML (e.g. provider is saml_custom). Use this to set IdP configuration, attribute mapping,
+    and other SAML-specific settings at creation time.
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.create`.
+
+    Attributes:
+        idp_entity_id: IdP entity ID.
+        idp_sso_url: IdP SSO URL.
+        idp_certificate: IdP certificate (PEM)
+        idp_metadata_url: URL to IdP metadata.
+        idp_metadata: Raw IdP metadata XML.
+        attribute_mapping: Attribute mapping for SAML attributes.
+        allow_subdomains: Sent as `allow_subdomains`.
+        allow_idp_initiated: Sent as `allow_idp_initiated`.
+        force_authn: Sent as `force_authn`.
+        login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+    """
 
     idp_entity_id: str | UnsetType | None = UNSET
     idp_sso_url: str | UnsetType | None = UNSET
@@ -147,8 +245,16 @@ class CreateEnterpriseConnectionSAML(Model, kw_only=True):
 
 
 class CreateEnterpriseConnectionSAMLAttributeMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.create`,
+    """Attribute mapping for SAML attributes.
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.create`,
     `enterprise_connections.update`.
+
+    Attributes:
+        user_id: Sent as `user_id`.
+        email_address: Sent as `email_address`.
+        first_name: Sent as `first_name`.
+        last_name: Sent as `last_name`.
     """
 
     user_id: str | UnsetType | None = UNSET
@@ -158,9 +264,22 @@ class CreateEnterpriseConnectionSAMLAttributeMapping(Model, kw_only=True):
 
 
 class CreateEnterpriseConnectionOidc(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.create`.
+    """OIDC connection-specific properties. Only applied when the enterprise connection uses
+    OIDC (e.g. provider is oidc_custom, oidc_github_enterprise, or oidc_gitlab).
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.create`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        client_id: OIDC client ID.
+        client_secret: OIDC client secret.
+        discovery_url: OIDC discovery URL.
+        auth_url: OIDC authorization URL.
+        token_url: OIDC token URL.
+        user_info_url: OIDC userinfo URL.
+        requires_pkce: Whether PKCE is required (must be true for public clients with no client
+            secret)
     """
 
     client_id: str | UnsetType | None = UNSET
@@ -177,6 +296,16 @@ class CreateEnterpriseConnectionOidc(Model, kw_only=True):
 class CreateEnterpriseConnectionCustomAttribute(Model, kw_only=True):
     """An inline schema of the Backend API. Sent with `enterprise_connections.create`,
     `enterprise_connections.update`.
+
+    Attributes:
+        name: Display name for the custom attribute.
+        key: Key used to store the attribute in the user's metadata.
+        sso_path: Path to extract the attribute value from SSO claims.
+        scim_path: GJSON path to extract the attribute value from SCIM user resources.
+        directory_path: The new name for `scim_path`. Send either one, or both with the same
+            value; sending both with different values is rejected.
+        multi_valued: When true, the attribute supports multiple values; values from the IdP are
+            written to public_metadata as an array. Defaults to false.
     """
 
     name: str
@@ -188,7 +317,25 @@ class CreateEnterpriseConnectionCustomAttribute(Model, kw_only=True):
 
 
 class UpdateEnterpriseConnectionSAML(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.update`."""
+    """SAML connection-specific properties. Only applied when the enterprise connection uses
+    SAML. Use this to update IdP configuration, attribute mapping, and other SAML-specific
+    settings.
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.update`.
+
+    Attributes:
+        name: Display name of the SAML connection.
+        idp_entity_id: IdP entity ID.
+        idp_sso_url: IdP SSO URL.
+        idp_certificate: IdP certificate (PEM)
+        idp_metadata_url: URL to IdP metadata.
+        idp_metadata: Raw IdP metadata XML.
+        attribute_mapping: Attribute mapping for SAML attributes.
+        allow_subdomains: Sent as `allow_subdomains`.
+        allow_idp_initiated: Sent as `allow_idp_initiated`.
+        force_authn: Sent as `force_authn`.
+        login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+    """
 
     name: str | UnsetType | None = UNSET
     idp_entity_id: str | UnsetType | None = UNSET
@@ -204,9 +351,22 @@ class UpdateEnterpriseConnectionSAML(Model, kw_only=True):
 
 
 class UpdateEnterpriseConnectionOidc(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `enterprise_connections.update`.
+    """OIDC connection-specific properties. Only applied when the enterprise connection uses
+    OIDC (e.g. oidc_custom, oidc_github_enterprise, or oidc_gitlab).
+
+    An inline schema of the Backend API. Sent with `enterprise_connections.update`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        client_id: OIDC client ID.
+        client_secret: OIDC client secret.
+        discovery_url: OIDC discovery URL.
+        auth_url: OIDC authorization URL.
+        token_url: OIDC token URL.
+        user_info_url: OIDC userinfo URL.
+        requires_pkce: Whether PKCE is required (must be true for public clients with no client
+            secret)
     """
 
     client_id: str | UnsetType | None = UNSET
@@ -223,6 +383,10 @@ class UpdateEnterpriseConnectionOidc(Model, kw_only=True):
 class EnterpriseConnectionTestRuns(Model, kw_only=True):
     """Schema `EnterpriseConnectionTestRuns` of the Backend API. Returned by
     `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of test runs.
     """
 
     data: list[EnterpriseConnectionTestRun]
@@ -232,6 +396,17 @@ class EnterpriseConnectionTestRuns(Model, kw_only=True):
 class EnterpriseConnectionTestRun(Model, kw_only=True):
     """Schema `EnterpriseConnectionTestRun` of the Backend API. Returned by
     `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        id: The test run ID.
+        status: The status of the test run. Known values: `pending`, `success`, `failed`.
+        connection_type: The type of enterprise connection the test run was performed against.
+            Known values: `saml`, `oauth`.
+        parsed_user_info: The user information parsed from the IdP response.
+        logs: Log entries captured during the test run.
+        saml: SAML-specific metadata, present for SAML connections.
+        oauth: OAuth-specific metadata, present for OIDC connections.
+        created_at: Unix timestamp in milliseconds when the test run was created.
     """
 
     id: str
@@ -245,7 +420,16 @@ class EnterpriseConnectionTestRun(Model, kw_only=True):
 
 
 class EnterpriseConnectionTestRunParsedUserInfo(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`."""
+    """The user information parsed from the IdP response.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        user_id: Clerk's `user_id`.
+    """
 
     email_address: str | None = None
     first_name: str | None = None
@@ -254,7 +438,14 @@ class EnterpriseConnectionTestRunParsedUserInfo(Model, kw_only=True):
 
 
 class EnterpriseConnectionTestRunLog(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`."""
+    """An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        level: Clerk's `level`.
+        code: Clerk's `code`.
+        short_message: Clerk's `short_message`.
+        message: Clerk's `message`.
+    """
 
     level: str
     code: str | None = None
@@ -263,7 +454,15 @@ class EnterpriseConnectionTestRunLog(Model, kw_only=True):
 
 
 class EnterpriseConnectionTestRunSAML(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`."""
+    """SAML-specific metadata, present for SAML connections.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        saml_request: Clerk's `saml_request`.
+        saml_response: Clerk's `saml_response`.
+        relay_state: Clerk's `relay_state`.
+    """
 
     saml_request: str | None = None
     saml_response: str | None = None
@@ -271,7 +470,15 @@ class EnterpriseConnectionTestRunSAML(Model, kw_only=True):
 
 
 class EnterpriseConnectionTestRunOAuth(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`."""
+    """OAuth-specific metadata, present for OIDC connections.
+
+    An inline schema of the Backend API. Returned by `enterprise_connections.list_test_runs`.
+
+    Attributes:
+        id_token: Clerk's `id_token`.
+        access_token: Clerk's `access_token`.
+        user_info: Clerk's `user_info`.
+    """
 
     id_token: str | None = None
     access_token: str | None = None
@@ -281,6 +488,9 @@ class EnterpriseConnectionTestRunOAuth(Model, kw_only=True):
 class EnterpriseConnectionTestRunResponse(Model, kw_only=True):
     """Schema `EnterpriseConnectionTestRunResponse` of the Backend API. Returned by
     `enterprise_connections.create_test_run`.
+
+    Attributes:
+        url: A short-lived URL that can be used to initiate the test run flow.
     """
 
     url: str

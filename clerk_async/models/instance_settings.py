@@ -20,7 +20,17 @@ __all__ = [
 
 
 class Instance(Model, kw_only=True):
-    """Schema `Instance` of the Backend API. Returned by `instance_settings.get`."""
+    """Schema `Instance` of the Backend API. Returned by `instance_settings.get`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `instance`.
+        id: Clerk's `id`.
+        environment_type: Clerk's `environment_type`.
+        allowed_origins: Clerk's `allowed_origins`.
+        workspace_id: The ID of the Clerk workspace that owns the instance's application. It is
+            null when the application has no owner.
+    """
 
     object: Literal["instance"] | str
     id: str
@@ -32,6 +42,16 @@ class Instance(Model, kw_only=True):
 class InstanceRestrictions(Model, kw_only=True):
     """Schema `InstanceRestrictions` of the Backend API. Returned by
     `instance_settings.update_restrictions`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `instance_restrictions`.
+        allowlist: Clerk's `allowlist`.
+        blocklist: Clerk's `blocklist`.
+        allowlist_blocklist_disabled_on_sign_in: Clerk's
+            `allowlist_blocklist_disabled_on_sign_in`.
+        block_email_subaddresses: Clerk's `block_email_subaddresses`.
+        block_disposable_email_domains: Clerk's `block_disposable_email_domains`.
     """
 
     object: Literal["instance_restrictions"] | str
@@ -45,6 +65,13 @@ class InstanceRestrictions(Model, kw_only=True):
 class InstanceProtect(Model, kw_only=True):
     """Schema `InstanceProtect` of the Backend API. Returned by `instance_settings.get_protect`,
     `instance_settings.update_protect`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `instance_protect`.
+        rules_enabled: Clerk's `rules_enabled`.
+        specter_enabled: Clerk's `specter_enabled`.
+        checks_bypassed: Whether the instance has opted out of the Protect prerequisite checks,
+            asserting its setup already meets the requirements.
     """
 
     object: Literal["instance_protect"] | str
@@ -54,8 +81,15 @@ class InstanceProtect(Model, kw_only=True):
 
 
 class InstanceCommunication(Model, kw_only=True):
-    """Schema `InstanceCommunication` of the Backend API. Returned by
+    """Per-instance SMS communication settings, including the SMS country blocklist.
+
+    Schema `InstanceCommunication` of the Backend API. Returned by
     `instance_settings.get_communication`, `instance_settings.update_communication`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `instance_communication`.
+        blocked_country_codes: ISO 3166-1 alpha-2 country codes that are blocked for SMS
+            delivery on this instance. Codes that aren't recognized are silently dropped.
     """
 
     object: Literal["instance_communication"] | str
@@ -66,6 +100,24 @@ class OAuthApplicationSettings(Model, kw_only=True):
     """Schema `OAuthApplicationSettings` of the Backend API. Returned by
     `instance_settings.get_oauth_application_settings`,
     `instance_settings.update_oauth_application_settings`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `oauth_application_settings`.
+        dynamic_oauth_client_registration: Whether dynamic OAuth client registration is enabled
+            for the instance (RFC 7591).
+        default_scopes: Default scopes.
+        oauth_jwt_access_tokens: Whether OAuth JWT access tokens are enabled for the instance
+            (disabled indicates opaque access tokens).
+        client_id_metadata_documents_advertised: Whether the instance advertises support for
+            Client ID Metadata Documents in its OAuth authorization server metadata.
+        client_id_metadata_documents_only_allow_pre_registered_clients: When true, new unknown
+            CIMD clients are rejected. Previously auto-connected and pre-registered clients
+            remain admitted; deleting a client makes it unknown again.
+        client_id_metadata_documents_block_implicitly_allowed_clients: When true, recorded
+            implicitly allowed CIMD clients are rejected on future client lookups. Explicitly
+            allowed clients remain accepted. This does not revoke previously issued access
+            tokens.
     """
 
     object: Literal["oauth_application_settings"] | str
@@ -81,6 +133,27 @@ class OrganizationSettings(Model, kw_only=True):
     """Schema `OrganizationSettings` of the Backend API. Returned by
     `instance_settings.get_organization_settings`,
     `instance_settings.update_organization_settings`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_settings`.
+        enabled: Clerk's `enabled`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        max_allowed_roles: Clerk's `max_allowed_roles`.
+        max_role_sets_allowed: Clerk's `max_role_sets_allowed`.
+        max_allowed_domains: Clerk's `max_allowed_domains`.
+        max_allowed_permissions: max_allowed_permissions is now a no-op, as permissions are now
+            unlimited.
+        creator_role: The role key that a user will be assigned after creating an organization.
+        admin_delete_enabled: The default for whether an admin can delete an organization with
+            the Frontend API.
+        domains_enabled: Clerk's `domains_enabled`.
+        slug_disabled: Clerk's `slug_disabled`.
+        domains_enrollment_modes: Clerk's `domains_enrollment_modes`. Known values:
+            `manual_invitation`, `automatic_invitation`, `automatic_suggestion`.
+        domains_default_role: The role key that it will be used in order to create an
+            organization invitation or suggestion.
+        initial_role_set_key: The role set key that it will be used to create new organizations.
     """
 
     object: Literal["organization_settings"] | str
@@ -94,6 +167,8 @@ class OrganizationSettings(Model, kw_only=True):
     admin_delete_enabled: bool
     domains_enabled: bool
     slug_disabled: bool | None = None
-    domains_enrollment_modes: list[Literal["manual_invitation", "automatic_invitation", "automatic_suggestion"] | str]
+    domains_enrollment_modes: list[
+        Literal["manual_invitation", "automatic_invitation", "automatic_suggestion"] | str
+    ]
     domains_default_role: str
     initial_role_set_key: str | None = None

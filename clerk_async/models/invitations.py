@@ -17,6 +17,18 @@ __all__ = ["CreateBulkInvitationsItem", "Invitation", "InvitationRevoked"]
 class Invitation(Model, kw_only=True):
     """Schema `Invitation` of the Backend API. Returned by `invitations.bulk_create`,
     `invitations.create`, `invitations.list`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        public_metadata: Clerk's `public_metadata`.
+        revoked: Clerk's `revoked`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`, `expired`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["invitation"] | str
@@ -32,7 +44,27 @@ class Invitation(Model, kw_only=True):
 
 
 class CreateBulkInvitationsItem(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `invitations.bulk_create`."""
+    """An inline schema of the Backend API. Sent with `invitations.bulk_create`.
+
+    Attributes:
+        email_address: The email address the invitation will be sent to.
+        public_metadata: Metadata that will be attached to the newly created invitation. The
+            value of this property should be a well-formed JSON object. Once the user accepts
+            the invitation and signs up, these metadata will end up in the user's public
+            metadata.
+        redirect_url: The URL where the user is redirected upon visiting the invitation link,
+            where they can accept the invitation. Required if you have implemented a custom flow
+            for handling application invitations (/docs/custom-flows/invitations).
+        notify: Optional flag which denotes whether an email invitation should be sent to the
+            given email address. Defaults to true. Clerk's default: `true`.
+        ignore_existing: Whether an invitation should be created if there is already an existing
+            invitation for this email address, or it's claimed by another user. Clerk's default:
+            `false`.
+        expires_in_days: The number of days the invitation will be valid for. By default, the
+            invitation expires after 30 days. From 1 to 365.
+        template_slug: The slug of the email template to use for the invitation email. Known
+            values: `invitation`, `waitlist_invitation`. Clerk's default: `"invitation"`.
+    """
 
     email_address: str
     public_metadata: dict[str, Any] | UnsetType | None = UNSET
@@ -44,7 +76,20 @@ class CreateBulkInvitationsItem(Model, kw_only=True):
 
 
 class InvitationRevoked(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `invitations.revoke`."""
+    """An inline schema of the Backend API. Returned by `invitations.revoke`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        public_metadata: Clerk's `public_metadata`.
+        revoked: Clerk's `revoked`.
+        status: Clerk's `status`. Known values: `revoked`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["invitation"] | str
     id: str

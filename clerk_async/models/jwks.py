@@ -15,7 +15,11 @@ __all__ = ["JWKS", "JWKSKey"]
 
 
 class JWKS(Model, kw_only=True):
-    """Schema `JWKS` of the Backend API. Returned by `jwks.get_jwks`."""
+    """Schema `JWKS` of the Backend API. Returned by `jwks.get_jwks`.
+
+    Attributes:
+        keys: Clerk's `keys`.
+    """
 
     keys: list[JWKSKey] | None = None
 
@@ -24,6 +28,28 @@ class JWKSKey(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `jwks.get_jwks`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        kid: Clerk's `kid`.
+        alg: Clerk's `alg`.
+        use: Clerk's `use`.
+        kty: Clerk's `kty`. Known values: `OKP`, `EC`, `RSA`, `oct`.
+        crv: Clerk's `crv`.
+        x: Clerk's `x`.
+        x5c: Clerk's `x5c`.
+        x5t: Clerk's `x5t`.
+        x5t_s256: Clerk's `x5t#S256`.
+        x5u: Clerk's `x5u`.
+        y: Clerk's `y`.
+        n: Clerk's `n`.
+        e: Clerk's `e`.
+        d: Clerk's `d`.
+        p: Clerk's `p`.
+        q: Clerk's `q`.
+        dp: Clerk's `dp`.
+        dq: Clerk's `dq`.
+        qi: Clerk's `qi`.
+        k: Clerk's `k`.
     """
 
     kid: str | None = None

@@ -15,6 +15,18 @@ __all__ = ["JWTTemplate"]
 class JWTTemplate(Model, kw_only=True):
     """Schema `JWTTemplate` of the Backend API. Returned by `jwt_templates.create`,
     `jwt_templates.get`, `jwt_templates.list`, `jwt_templates.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `jwt_template`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        claims: Clerk's `claims`.
+        lifetime: Clerk's `lifetime`.
+        allowed_clock_skew: Clerk's `allowed_clock_skew`.
+        custom_signing_key: Clerk's `custom_signing_key`.
+        signing_algorithm: Clerk's `signing_algorithm`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["jwt_template"] | str

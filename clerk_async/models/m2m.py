@@ -9,13 +9,28 @@ from typing import Any, Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["GetM2MTokensResponse", "MachineToMachineToken", "MachineToMachineToken2"]
+__all__ = ["GetM2MTokensResponse", "MachineToMachineToken", "MachineToMachineTokenWithSecret"]
 
 
-class MachineToMachineToken(Model, kw_only=True):
+class MachineToMachineTokenWithSecret(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `m2m.create_token`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine_to_machine_token`.
+        id: Clerk's `id`.
+        subject: Clerk's `subject`.
+        claims: Clerk's `claims`.
+        scopes: Clerk's `scopes`.
+        token: Clerk's `token`.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the token will expire, in milliseconds.
+        last_used_at: The timestamp for when the token was last used, in milliseconds.
+        created_at: The timestamp for when the token was created, in milliseconds.
+        updated_at: The timestamp for when the token was last updated, in milliseconds.
     """
 
     object: Literal["machine_to_machine_token"] | str
@@ -36,15 +51,34 @@ class MachineToMachineToken(Model, kw_only=True):
 
 
 class GetM2MTokensResponse(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `m2m.list_tokens`."""
+    """An inline schema of the Backend API. Returned by `m2m.list_tokens`.
 
-    m2m_tokens: list[MachineToMachineToken2]
+    Attributes:
+        m2m_tokens: Clerk's `m2m_tokens`.
+        total_count: Clerk's `total_count`.
+    """
+
+    m2m_tokens: list[MachineToMachineToken]
     total_count: float
 
 
-class MachineToMachineToken2(Model, kw_only=True):
+class MachineToMachineToken(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `m2m.list_tokens`, `m2m.revoke_token`,
     `m2m.verify_token`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine_to_machine_token`.
+        id: Clerk's `id`.
+        subject: Clerk's `subject`.
+        claims: Clerk's `claims`.
+        scopes: Clerk's `scopes`.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: The timestamp for when the token will expire, in milliseconds.
+        last_used_at: The timestamp for when the token was last used, in milliseconds.
+        created_at: The timestamp for when the token was created, in milliseconds.
+        updated_at: The timestamp for when the token was last updated, in milliseconds.
     """
 
     object: Literal["machine_to_machine_token"] | str

@@ -10,19 +10,23 @@ from typing import Literal
 from ._base import Model, masked_repr
 
 __all__ = [
+    "DeletedMachineScope",
     "Machine",
-    "Machine2",
     "MachineCreated",
     "MachineList",
     "MachineScope",
-    "MachineScope2",
     "MachineSecretKey",
     "MachineWithoutScopedMachines",
 ]
 
 
 class MachineList(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `machines.list`."""
+    """An inline schema of the Backend API. Returned by `machines.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of machines.
+    """
 
     data: list[Machine]
     total_count: int
@@ -31,6 +35,17 @@ class MachineList(Model, kw_only=True):
 class Machine(Model, kw_only=True):
     """Schema `Machine` of the Backend API. Returned by `machines.get`, `machines.list`,
     `machines.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine`.
+        id: Unique identifier for the machine.
+        name: The name of the machine.
+        instance_id: The ID of the instance this machine belongs to.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        default_token_ttl: The default time-to-live (TTL) in seconds for tokens created by this
+            machine. At least 1. Clerk's default: `3600`.
+        scoped_machines: Array of machines this machine has access to.
     """
 
     object: Literal["machine"] | str
@@ -46,6 +61,16 @@ class Machine(Model, kw_only=True):
 class MachineWithoutScopedMachines(Model, kw_only=True):
     """Schema `MachineWithoutScopedMachines` of the Backend API. Returned by `machines.create`,
     `machines.get`, `machines.list`, `machines.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine`.
+        id: Unique identifier for the machine.
+        name: The name of the machine.
+        instance_id: The ID of the instance this machine belongs to.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        default_token_ttl: The default time-to-live (TTL) in seconds for tokens created by this
+            machine. At least 1. Clerk's default: `3600`.
     """
 
     object: Literal["machine"] | str
@@ -61,6 +86,18 @@ class MachineCreated(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `machines.create`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine`.
+        id: Unique identifier for the machine.
+        name: The name of the machine.
+        instance_id: The ID of the instance this machine belongs to.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        default_token_ttl: The default time-to-live (TTL) in seconds for tokens created by this
+            machine. At least 1. Clerk's default: `3600`.
+        scoped_machines: Array of machines this machine has access to.
+        secret_key: The secret key for the machine, only returned upon creation.
     """
 
     object: Literal["machine"] | str
@@ -76,19 +113,15 @@ class MachineCreated(Model, kw_only=True):
     __repr__ = masked_repr("secret_key")
 
 
-class Machine2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `machines.delete`."""
-
-    object: Literal["machine"] | str
-    id: str
-    deleted: bool
-
-
 class MachineSecretKey(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `machines.get_secret_key`,
     `machines.rotate_secret_key`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: String representing the object's type. Known values: `machine_secret_key`.
+        secret: The secret key for the machine.
     """
 
     object: Literal["machine_secret_key"] | str
@@ -98,7 +131,14 @@ class MachineSecretKey(Model, kw_only=True):
 
 
 class MachineScope(Model, kw_only=True):
-    """Schema `MachineScope` of the Backend API. Returned by `machines.create_scope`."""
+    """Schema `MachineScope` of the Backend API. Returned by `machines.create_scope`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `machine_scope`.
+        from_machine_id: The ID of the machine that has access to the target machine.
+        to_machine_id: The ID of the machine that is being accessed.
+        created_at: Unix timestamp of creation.
+    """
 
     object: Literal["machine_scope"] | str
     from_machine_id: str
@@ -106,8 +146,15 @@ class MachineScope(Model, kw_only=True):
     created_at: int
 
 
-class MachineScope2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `machines.delete_scope`."""
+class DeletedMachineScope(Model, kw_only=True):
+    """An inline schema of the Backend API. Returned by `machines.delete_scope`.
+
+    Attributes:
+        object: String representing the object's type. Known values: `machine_scope`.
+        from_machine_id: The ID of the machine that had access to the target machine.
+        to_machine_id: The ID of the machine that was being accessed.
+        deleted: Whether the machine scope was successfully deleted.
+    """
 
     object: Literal["machine_scope"] | str
     from_machine_id: str

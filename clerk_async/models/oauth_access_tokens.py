@@ -13,7 +13,22 @@ __all__ = ["VerifyOAuthAccessTokenResponse"]
 
 
 class VerifyOAuthAccessTokenResponse(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `oauth_access_tokens.verify`."""
+    """An inline schema of the Backend API. Returned by `oauth_access_tokens.verify`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `clerk_idp_oauth_access_token`.
+        id: Clerk's `id`.
+        client_id: Clerk's `client_id`.
+        subject: Clerk's `subject`.
+        scopes: Clerk's `scopes`.
+        revoked: Clerk's `revoked`.
+        revocation_reason: Clerk's `revocation_reason`.
+        expired: Clerk's `expired`.
+        expiration: Clerk's `expiration`.
+        created_at: Clerk's `created_at`.
+        updated_at: Clerk's `updated_at`.
+        active: Indicates that a JWT access token is not active (expired)
+    """
 
     object: Literal["clerk_idp_oauth_access_token"] | str | None = None
     id: str | None = None

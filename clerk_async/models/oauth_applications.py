@@ -13,7 +13,12 @@ __all__ = ["OAuthApplication", "OAuthApplicationWithSecret", "OAuthApplications"
 
 
 class OAuthApplications(Model, kw_only=True):
-    """Schema `OAuthApplications` of the Backend API. Returned by `oauth_applications.list`."""
+    """Schema `OAuthApplications` of the Backend API. Returned by `oauth_applications.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of OAuth applications.
+    """
 
     data: list[OAuthApplication]
     total_count: int
@@ -22,6 +27,29 @@ class OAuthApplications(Model, kw_only=True):
 class OAuthApplication(Model, kw_only=True):
     """Schema `OAuthApplication` of the Backend API. Returned by `oauth_applications.get`,
     `oauth_applications.list`, `oauth_applications.update`, `oauth_applications.upload_logo`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `oauth_application`.
+        id: Clerk's `id`.
+        instance_id: Clerk's `instance_id`.
+        name: Clerk's `name`.
+        client_id: Clerk's `client_id`.
+        client_uri: Clerk's `client_uri`.
+        client_image_url: Clerk's `client_image_url`.
+        dynamically_registered: Clerk's `dynamically_registered`.
+        consent_screen_enabled: Clerk's `consent_screen_enabled`.
+        pkce_required: Clerk's `pkce_required`.
+        public: Clerk's `public`.
+        scopes: Clerk's `scopes`.
+        redirect_uris: Clerk's `redirect_uris`.
+        callback_url: Deprecated: Use redirect_uris instead.
+        authorize_url: Clerk's `authorize_url`.
+        token_fetch_url: Clerk's `token_fetch_url`.
+        user_info_url: Clerk's `user_info_url`.
+        discovery_url: Clerk's `discovery_url`.
+        token_introspection_url: Clerk's `token_introspection_url`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["oauth_application"] | str
@@ -48,10 +76,34 @@ class OAuthApplication(Model, kw_only=True):
 
 
 class OAuthApplicationWithSecret(Model, kw_only=True):
-    """Schema `OAuthApplicationWithSecret` of the Backend API. Returned by `oauth_applications.create`,
-    `oauth_applications.rotate_secret`.
+    """Schema `OAuthApplicationWithSecret` of the Backend API. Returned by
+    `oauth_applications.create`, `oauth_applications.rotate_secret`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `oauth_application`.
+        id: Clerk's `id`.
+        instance_id: Clerk's `instance_id`.
+        name: Clerk's `name`.
+        client_id: Clerk's `client_id`.
+        client_uri: Clerk's `client_uri`.
+        client_image_url: Clerk's `client_image_url`.
+        dynamically_registered: Clerk's `dynamically_registered`.
+        consent_screen_enabled: Clerk's `consent_screen_enabled`.
+        pkce_required: Clerk's `pkce_required`.
+        public: Clerk's `public`.
+        scopes: Clerk's `scopes`.
+        redirect_uris: Clerk's `redirect_uris`.
+        callback_url: Deprecated: Use redirect_uris instead.
+        authorize_url: Clerk's `authorize_url`.
+        token_fetch_url: Clerk's `token_fetch_url`.
+        user_info_url: Clerk's `user_info_url`.
+        discovery_url: Clerk's `discovery_url`.
+        token_introspection_url: Clerk's `token_introspection_url`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        client_secret: Empty if public client.
     """
 
     object: Literal["oauth_application"] | str

@@ -14,26 +14,58 @@ __all__ = [
     "OrganizationDomainAffiliationVerification",
     "OrganizationDomainOwnershipVerification",
     "OrganizationDomainPublicOrganizationData",
-    "OrganizationDomainVerification2",
+    "OrganizationDomainVerification",
     "OrganizationDomains",
 ]
 
 
 class OrganizationDomain(Model, kw_only=True):
-    """Schema `OrganizationDomain` of the Backend API. Returned by `organization_domains.create`,
+    """An organization domain.
+
+    Schema `OrganizationDomain` of the Backend API. Returned by `organization_domains.create`,
     `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
     and 1 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Always `organization_domain` Known values: `organization_domain`.
+        id: Unique identifier for the organization domain.
+        organization_id: Unique identifier for the organization.
+        name: Name of the organization domain.
+        enrollment_mode: Mode of enrollment for the domain. Known values: `manual_invitation`,
+            `automatic_invitation`, `automatic_suggestion`, `enterprise_sso`.
+        affiliation_email_address: Affiliation email address for the domain, if available.
+        affiliation_verification: Verification details for the user-facing affiliation between
+            the domain and the organization (e.g. affiliation_email_code).
+        ownership_verification: Verification details for the underlying DNS domain ownership
+            proof (TXT challenge or dashboard override). Null until ownership has been
+            attempted.
+        verification: Deprecated alias for `affiliation_verification`. Kept for backward
+            compatibility on the current API version; will be removed in the next API version.
+            Prefer `affiliation_verification`.
+        total_pending_invitations: Total number of pending invitations associated with this
+            domain.
+        total_pending_suggestions: Total number of pending suggestions associated with this
+            domain.
+        public_organization_data: Public organization data associated with this domain.
+        created_at: Unix timestamp when the domain was created.
+        updated_at: Unix timestamp of the last update to the domain.
     """
 
     object: Literal["organization_domain"] | str
     id: str
     organization_id: str
     name: str
-    enrollment_mode: Literal["manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"] | str
+    enrollment_mode: (
+        Literal[
+            "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
+        ]
+        | str
+    )
     affiliation_email_address: str | None
     affiliation_verification: OrganizationDomainAffiliationVerification | None
     ownership_verification: OrganizationDomainOwnershipVerification | None
-    verification: OrganizationDomainVerification2 | None
+    verification: OrganizationDomainVerification | None
     total_pending_invitations: int
     total_pending_suggestions: int
     public_organization_data: OrganizationDomainPublicOrganizationData | None = None
@@ -42,9 +74,21 @@ class OrganizationDomain(Model, kw_only=True):
 
 
 class OrganizationDomainAffiliationVerification(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organization_domains.create`,
+    """Verification details for the user-facing affiliation between the domain and the
+    organization (e.g. affiliation_email_code).
+
+    An inline schema of the Backend API. Returned by `organization_domains.create`,
     `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
     and 1 more.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
     """
 
     status: str
@@ -55,9 +99,21 @@ class OrganizationDomainAffiliationVerification(Model, kw_only=True):
 
 
 class OrganizationDomainOwnershipVerification(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organization_domains.create`,
+    """Verification details for the underlying DNS domain ownership proof (TXT challenge or
+    dashboard override). Null until ownership has been attempted.
+
+    An inline schema of the Backend API. Returned by `organization_domains.create`,
     `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
     and 1 more.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
     """
 
     status: str
@@ -67,10 +123,21 @@ class OrganizationDomainOwnershipVerification(Model, kw_only=True):
     verified_at: int | None
 
 
-class OrganizationDomainVerification2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organization_domains.create`,
-    `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
-    and 1 more.
+class OrganizationDomainVerification(Model, kw_only=True):
+    """The verification object from an organization domain.
+
+    Schema `OrganizationDomainVerification` of the Backend API. Returned by
+    `organization_domains.create`, `organization_domains.list`, `organization_domains.list_all`,
+    `organization_domains.update` and 1 more.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
     """
 
     status: str
@@ -81,9 +148,18 @@ class OrganizationDomainVerification2(Model, kw_only=True):
 
 
 class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `organization_domains.create`,
+    """Public organization data associated with this domain.
+
+    An inline schema of the Backend API. Returned by `organization_domains.create`,
     `organization_domains.list`, `organization_domains.list_all`, `organization_domains.update`
     and 1 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
     """
 
     id: str
@@ -96,6 +172,10 @@ class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
 class OrganizationDomains(Model, kw_only=True):
     """Schema `OrganizationDomains` of the Backend API. Returned by `organization_domains.list`,
     `organization_domains.list_all`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of organization domains.
     """
 
     data: list[OrganizationDomain]

@@ -20,9 +20,29 @@ __all__ = [
 
 
 class OrganizationInvitation(Model, kw_only=True):
-    """Schema `OrganizationInvitation` of the Backend API. Returned by
+    """An organization invitation.
+
+    Schema `OrganizationInvitation` of the Backend API. Returned by
     `organization_invitations.bulk_create`, `organization_invitations.create`,
     `organization_invitations.get`, `organization_invitations.list` and 2 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["organization_invitation"] | str
@@ -46,6 +66,10 @@ class OrganizationInvitations(Model, kw_only=True):
     """Schema `OrganizationInvitations` of the Backend API. Returned by
     `organization_invitations.bulk_create`, `organization_invitations.list`,
     `organization_invitations.list_pending`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of organization invitations.
     """
 
     data: list[OrganizationInvitation]
@@ -53,7 +77,29 @@ class OrganizationInvitations(Model, kw_only=True):
 
 
 class CreateOrganizationInvitationBulkItem(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `organization_invitations.bulk_create`."""
+    """An inline schema of the Backend API. Sent with `organization_invitations.bulk_create`.
+
+    Attributes:
+        email_address: The email address of the new member that is going to be invited to the
+            organization.
+        inviter_user_id: The ID of the user that invites the new member to the organization.
+            Must be an administrator in the organization.
+        role: The role of the new member in the organization.
+        public_metadata: Metadata saved on the organization invitation, read-only from the
+            Frontend API and fully accessible (read/write) from the Backend API. When the
+            organization invitation is accepted, the metadata will be transferred to the newly
+            created organization membership.
+        private_metadata: Metadata saved on the organization invitation, fully accessible
+            (read/write) from the Backend API but not visible from the Frontend API. When the
+            organization invitation is accepted, the metadata will be transferred to the newly
+            created organization membership.
+        redirect_url: Optional URL that the invitee will be redirected to once they accept the
+            invitation by clicking the join link in the invitation email.
+        expires_in_days: The number of days the invitation will be valid for. By default, the
+            invitation has a 30 days expire. From 1 to 365.
+        notify: Optional flag which denotes whether an email invitation should be sent to the
+            given email address. Defaults to `true`. Clerk's default: `true`.
+    """
 
     email_address: str
     inviter_user_id: str | UnsetType | None = UNSET

@@ -12,7 +12,12 @@ __all__ = ["Permissions"]
 
 
 class Permissions(Model, kw_only=True):
-    """Schema `Permissions` of the Backend API. Returned by `organization_permissions.list`."""
+    """Schema `Permissions` of the Backend API. Returned by `organization_permissions.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of permissions.
+    """
 
     data: list[Permission]
     total_count: int

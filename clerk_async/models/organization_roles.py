@@ -12,7 +12,12 @@ __all__ = ["Roles"]
 
 
 class Roles(Model, kw_only=True):
-    """Schema `Roles` of the Backend API. Returned by `organization_roles.list`."""
+    """Schema `Roles` of the Backend API. Returned by `organization_roles.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of roles.
+    """
 
     data: list[Role]
     total_count: int

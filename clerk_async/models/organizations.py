@@ -13,7 +13,12 @@ __all__ = ["Organization", "OrganizationWithLogo", "Organizations"]
 
 
 class Organizations(Model, kw_only=True):
-    """Schema `Organizations` of the Backend API. Returned by `organizations.list`."""
+    """Schema `Organizations` of the Backend API. Returned by `organizations.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of organizations.
+    """
 
     data: list[Organization]
     total_count: int
@@ -22,6 +27,29 @@ class Organizations(Model, kw_only=True):
 class Organization(Model, kw_only=True):
     """Schema `Organization` of the Backend API. Returned by `organizations.create`,
     `organizations.delete_logo`, `organizations.get`, `organizations.list` and 3 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
     """
 
     object: Literal["organization"] | str
@@ -45,7 +73,33 @@ class Organization(Model, kw_only=True):
 
 
 class OrganizationWithLogo(Model, kw_only=True):
-    """Schema `OrganizationWithLogo` of the Backend API. Returned by `organizations.upload_logo`."""
+    """Schema `OrganizationWithLogo` of the Backend API. Returned by
+    `organizations.upload_logo`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
+        logo_url: Clerk's `logo_url`.
+    """
 
     object: Literal["organization"] | str
     id: str

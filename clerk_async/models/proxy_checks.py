@@ -13,7 +13,18 @@ __all__ = ["ProxyCheck"]
 
 
 class ProxyCheck(Model, kw_only=True):
-    """Schema `ProxyCheck` of the Backend API. Returned by `proxy_checks.verify`."""
+    """Schema `ProxyCheck` of the Backend API. Returned by `proxy_checks.verify`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `proxy_check`.
+        id: Clerk's `id`.
+        domain_id: Clerk's `domain_id`.
+        last_run_at: Unix timestamp of last run.
+        proxy_url: Clerk's `proxy_url`.
+        successful: Clerk's `successful`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["proxy_check"] | str
     id: str

@@ -15,6 +15,13 @@ __all__ = ["RedirectURL"]
 class RedirectURL(Model, kw_only=True):
     """Schema `RedirectURL` of the Backend API. Returned by `redirect_urls.create`,
     `redirect_urls.get`, `redirect_urls.list`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `redirect_url`.
+        id: Clerk's `id`.
+        url: Clerk's `url`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["redirect_url"] | str

@@ -21,15 +21,38 @@ __all__ = [
 
 
 class RoleSets(Model, kw_only=True):
-    """Schema `RoleSets` of the Backend API. Returned by `role_sets.list`."""
+    """Schema `RoleSets` of the Backend API. Returned by `role_sets.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of role sets.
+    """
 
     data: list[RoleSet]
     total_count: int
 
 
 class RoleSet(Model, kw_only=True):
-    """Schema `RoleSet` of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
+    """A role set defines a collection of roles that can be assigned to organization members.
+
+    Schema `RoleSet` of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
     `role_sets.get`, `role_sets.list` and 2 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set`.
+        id: The unique identifier of the role set.
+        name: The name of the role set.
+        key: A unique key for the role set (e.g., "role_set:default")
+        description: Optional description of the role set.
+        roles: The list of roles in this role set.
+        default_role: The default role assigned to new organization members.
+        creator_role: The role assigned to the creator of an organization.
+        type: The type of the role set ("initial" or "custom") Known values: `initial`,
+            `custom`.
+        role_set_migration: Active migration information, only present when status is "enqueued"
+            or "in_progress".
+        created_at: Unix timestamp of role set creation.
+        updated_at: Unix timestamp of last role set update.
     """
 
     object: Literal["role_set"] | str
@@ -47,8 +70,21 @@ class RoleSet(Model, kw_only=True):
 
 
 class RoleSetItem(Model, kw_only=True):
-    """Schema `RoleSetItem` of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
-    `role_sets.get`, `role_sets.list` and 2 more.
+    """A role within a role set.
+
+    Schema `RoleSetItem` of the Backend API. Returned by `role_sets.add_roles`,
+    `role_sets.create`, `role_sets.get`, `role_sets.list` and 2 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set_item`.
+        id: The unique identifier of the role.
+        name: The name of the role.
+        key: The key of the role (e.g., "org:admin", "org:member")
+        description: Optional description of the role.
+        members_count: The number of members assigned to this role within the role set.
+        has_members: Whether this role has any members assigned within the role set.
+        created_at: Unix timestamp of role creation.
+        updated_at: Unix timestamp of last role update.
     """
 
     object: Literal["role_set_item"] | str
@@ -63,8 +99,21 @@ class RoleSetItem(Model, kw_only=True):
 
 
 class RoleSetDefaultRole(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
+    """The default role assigned to new organization members.
+
+    An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
     `role_sets.get`, `role_sets.list` and 2 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set_item`.
+        id: The unique identifier of the role.
+        name: The name of the role.
+        key: The key of the role (e.g., "org:admin", "org:member")
+        description: Optional description of the role.
+        members_count: The number of members assigned to this role within the role set.
+        has_members: Whether this role has any members assigned within the role set.
+        created_at: Unix timestamp of role creation.
+        updated_at: Unix timestamp of last role update.
     """
 
     object: Literal["role_set_item"] | str
@@ -79,8 +128,21 @@ class RoleSetDefaultRole(Model, kw_only=True):
 
 
 class RoleSetCreatorRole(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
+    """The role assigned to the creator of an organization.
+
+    An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
     `role_sets.get`, `role_sets.list` and 2 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set_item`.
+        id: The unique identifier of the role.
+        name: The name of the role.
+        key: The key of the role (e.g., "org:admin", "org:member")
+        description: Optional description of the role.
+        members_count: The number of members assigned to this role within the role set.
+        has_members: Whether this role has any members assigned within the role set.
+        created_at: Unix timestamp of role creation.
+        updated_at: Unix timestamp of last role update.
     """
 
     object: Literal["role_set_item"] | str
@@ -95,8 +157,27 @@ class RoleSetCreatorRole(Model, kw_only=True):
 
 
 class RoleSetRoleSetMigration(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
+    """Active migration information, only present when status is "enqueued" or "in_progress".
+
+    An inline schema of the Backend API. Returned by `role_sets.add_roles`, `role_sets.create`,
     `role_sets.get`, `role_sets.list` and 2 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role_set_migration`.
+        id: The unique identifier of the migration.
+        organization_id: The organization ID if the migration is scoped to a specific
+            organization.
+        instance_id: The instance ID this migration belongs to.
+        source_role_set_id: The ID of the source role set being migrated from.
+        dest_role_set_id: The ID of the destination role set being migrated to.
+        trigger_type: What triggered this migration (e.g., "role_set_deletion", "role_removal")
+        status: Current status of the migration (e.g., "enqueued", "in_progress", "completed")
+        migrated_members: Number of members that have been migrated so far.
+        mappings: Role key mappings from source to destination roles.
+        started_at: Unix timestamp when the migration started.
+        completed_at: Unix timestamp when the migration completed.
+        created_at: Unix timestamp of migration creation.
+        updated_at: Unix timestamp of last migration update.
     """
 
     object: Literal["role_set_migration"] | str
@@ -116,4 +197,8 @@ class RoleSetRoleSetMigration(Model, kw_only=True):
 
 
 class ReplaceRoleSetReassignmentMappings(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `role_sets.replace`."""
+    """Mappings from source role keys to destination role keys. Required if members have roles
+    that need to be reassigned.
+
+    An inline schema of the Backend API. Sent with `role_sets.replace`.
+    """

@@ -21,7 +21,12 @@ __all__ = [
 
 
 class SAMLConnections(Model, kw_only=True):
-    """Schema `SAMLConnections` of the Backend API. Returned by `saml_connections.list`."""
+    """Schema `SAMLConnections` of the Backend API. Returned by `saml_connections.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of SAML Connections.
+    """
 
     data: list[SAMLConnection]
     total_count: int
@@ -30,6 +35,42 @@ class SAMLConnections(Model, kw_only=True):
 class SAMLConnection(Model, kw_only=True):
     """Schema `SAMLConnection` of the Backend API. Returned by `saml_connections.create`,
     `saml_connections.get`, `saml_connections.list`, `saml_connections.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `saml_connection`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        idp_entity_id: Clerk's `idp_entity_id`.
+        idp_sso_url: Clerk's `idp_sso_url`.
+        idp_certificate: Clerk's `idp_certificate`.
+        idp_certificate_issued_at: Unix timestamp (milliseconds) of the start of the IdP
+            certificate validity window (X.509 NotBefore). Null when no certificate is
+            configured.
+        idp_certificate_expires_at: Unix timestamp (milliseconds) of the end of the IdP
+            certificate validity window (X.509 NotAfter). Null when no certificate is
+            configured.
+        idp_metadata_url: Clerk's `idp_metadata_url`.
+        idp_metadata: Clerk's `idp_metadata`.
+        acs_url: Clerk's `acs_url`.
+        sp_entity_id: Clerk's `sp_entity_id`.
+        sp_metadata_url: Clerk's `sp_metadata_url`.
+        organization_id: Clerk's `organization_id`.
+        attribute_mapping: Clerk's `attribute_mapping`.
+        active: Clerk's `active`.
+        provider: Clerk's `provider`.
+        user_count: Clerk's `user_count`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        allow_organization_account_linking: Clerk's `allow_organization_account_linking`.
+        force_authn: Enable or deactivate ForceAuthn.
+        login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in.
+        enterprise_connection_id: Clerk's `enterprise_connection_id`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["saml_connection"] | str
@@ -68,6 +109,12 @@ class SAMLConnectionAttributeMapping(Model, kw_only=True):
     """Schema `SAMLConnectionAttributeMapping` of the Backend API. Returned by
     `saml_connections.create`, `saml_connections.get`, `saml_connections.list`,
     `saml_connections.update`.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
     """
 
     user_id: str
@@ -77,8 +124,16 @@ class SAMLConnectionAttributeMapping(Model, kw_only=True):
 
 
 class SAMLConnectionLoginHint(Model, kw_only=True):
-    """Schema `SAMLConnectionLoginHint` of the Backend API. Returned by `saml_connections.create`,
+    """Configuration for the login_hint sent to the IdP on SSO sign-in.
+
+    Schema `SAMLConnectionLoginHint` of the Backend API. Returned by `saml_connections.create`,
     `saml_connections.get`, `saml_connections.list`, `saml_connections.update`.
+
+    Attributes:
+        mode: Controls the login_hint sent to the IdP on SSO sign-in. Known values:
+            `email_address`, `custom_attribute`, `off`.
+        source: The user public_metadata key whose value is sent as the login_hint when mode is
+            custom_attribute.
     """
 
     mode: Literal["email_address", "custom_attribute", "off"] | str
@@ -86,8 +141,16 @@ class SAMLConnectionLoginHint(Model, kw_only=True):
 
 
 class CreateSAMLConnectionAttributeMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `saml_connections.create`,
+    """Define the attribute name mapping between Identity Provider and Clerk's user properties.
+
+    An inline schema of the Backend API. Sent with `saml_connections.create`,
     `saml_connections.update`.
+
+    Attributes:
+        user_id: Sent as `user_id`.
+        email_address: Sent as `email_address`.
+        first_name: Sent as `first_name`.
+        last_name: Sent as `last_name`.
     """
 
     user_id: str | UnsetType = UNSET

@@ -19,22 +19,47 @@ __all__ = [
     "SCIMDirectoryCustomAttribute",
     "SCIMDirectoryList",
     "SCIMGroupRoleMapping",
-    "SCIMGroupRoleMapping2",
     "SCIMGroupRoleMappingList",
 ]
 
 
 class SCIMDirectoryList(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `scim_directories.list`."""
+    """An inline schema of the Backend API. Returned by `scim_directories.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of directories.
+    """
 
     data: list[SCIMDirectory]
     total_count: int
 
 
 class SCIMDirectory(Model, kw_only=True):
-    """Schema `SCIMDirectory` of the Backend API. Returned by `scim_directories.create`,
+    """A directory configuration for provisioning users via SCIM protocol.
+
+    Schema `SCIMDirectory` of the Backend API. Returned by `scim_directories.create`,
     `scim_directories.get`, `scim_directories.list`, `scim_directories.rotate_api_key` and 1
     more.
+
+    Attributes:
+        object: String representing the object's type. Always "scim_directory". Known values:
+            `scim_directory`.
+        id: Unique identifier for the directory.
+        name: A human-friendly name for the directory.
+        enterprise_connection_id: The ID of the associated enterprise connection.
+        endpoint_url: The SCIM endpoint URL for this directory.
+        provider: The identity provider for this directory.
+        enabled: Whether the directory is enabled.
+        group_role_mapping_enabled: Whether group-to-role mapping is enabled for this directory.
+        attribute_mapping: Mapping of user attributes to the SCIM attribute paths they are
+            extracted from.
+        custom_attributes: Custom attributes to map from the IdP to the user's profile via SCIM
+            provisioning. Requires the custom attributes feature to be enabled for the instance.
+        api_key: The API key for authenticating SCIM requests. Only returned when the directory
+            is created or the key is rotated.
+        created_at: Unix timestamp when the directory was created.
+        updated_at: Unix timestamp when the directory was last updated.
     """
 
     object: Literal["scim_directory"] | str
@@ -56,6 +81,17 @@ class SCIMDirectoryCustomAttribute(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `scim_directories.create`,
     `scim_directories.get`, `scim_directories.list`, `scim_directories.rotate_api_key` and 1
     more.
+
+    Attributes:
+        name: Display name for the custom attribute.
+        key: Key used to store the attribute in the user's public/private/unsafe metadata.
+        sso_path: Path to extract the attribute value from SSO claims (SAML assertions or OIDC
+            claims)
+        scim_path: GJSON path to extract the attribute value from SCIM user resources.
+        directory_path: GJSON path to extract the attribute value from directory sync user
+            resources. Same value as `scim_path`.
+        multi_valued: When true, the attribute supports multiple values; values from the IdP are
+            written to public_metadata as an array. Defaults to false.
     """
 
     name: str | None = None
@@ -67,7 +103,15 @@ class SCIMDirectoryCustomAttribute(Model, kw_only=True):
 
 
 class CreateSCIMDirectoryGroupRoleMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `scim_directories.create`."""
+    """An inline schema of the Backend API. Sent with `scim_directories.create`.
+
+    Attributes:
+        scim_group_id: The SCIM group ID from the identity provider.
+        scim_group_display_name: Optional display name for the SCIM group.
+        role_id: The organization role ID to assign to members of the SCIM group.
+        precedence: The precedence for this mapping. If omitted, precedence is assigned by array
+            order. At least 1.
+    """
 
     scim_group_id: str
     scim_group_display_name: str | UnsetType = UNSET
@@ -76,8 +120,12 @@ class CreateSCIMDirectoryGroupRoleMapping(Model, kw_only=True):
 
 
 class SCIMGroupRoleMappingList(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `scim_directories.list_group_role_mappings`,
-    `scim_directories.replace_group_role_mappings`.
+    """An inline schema of the Backend API. Returned by
+    `scim_directories.list_group_role_mappings`, `scim_directories.replace_group_role_mappings`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of SCIM group role mappings in the directory.
     """
 
     data: list[SCIMGroupRoleMapping]
@@ -85,9 +133,32 @@ class SCIMGroupRoleMappingList(Model, kw_only=True):
 
 
 class SCIMGroupRoleMapping(Model, kw_only=True):
-    """Schema `SCIMGroupRoleMapping` of the Backend API. Returned by
+    """A mapping from a SCIM group to an organization role. Members of the group are assigned
+    the role; the lowest-precedence match wins when a user belongs to multiple mapped groups.
+
+    Schema `SCIMGroupRoleMapping` of the Backend API. Returned by
     `scim_directories.create_group_role_mapping`, `scim_directories.list_group_role_mappings`,
     `scim_directories.replace_group_role_mappings`.
+
+    Attributes:
+        object: String representing the object's type. Always "scim_group_role_mapping". Known
+            values: `scim_group_role_mapping`.
+        id: Unique identifier for the SCIM group role mapping.
+        scim_directory_id: The ID of the directory this mapping belongs to.
+        directory_id: The ID of the directory this mapping belongs to. Same value as
+            `scim_directory_id`.
+        scim_group_id: The SCIM group ID from the identity provider.
+        directory_group_id: The group ID from the identity provider. Same value as
+            `scim_group_id`.
+        scim_group_display_name: The display name of the SCIM group, as reported by the identity
+            provider.
+        directory_group_display_name: The display name of the group, as reported by the identity
+            provider. Same value as `scim_group_display_name`.
+        role: Clerk's `role`.
+        precedence: Mapping precedence, starting at 1. Lower values take priority when a user
+            belongs to multiple mapped groups.
+        created_at: Unix timestamp (milliseconds) of when the mapping was created.
+        updated_at: Unix timestamp (milliseconds) of when the mapping was last updated.
     """
 
     object: Literal["scim_group_role_mapping"] | str
@@ -105,15 +176,13 @@ class SCIMGroupRoleMapping(Model, kw_only=True):
 
 
 class ReplaceSCIMGroupRoleMappingsMapping(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `scim_directories.replace_group_role_mappings`."""
+    """An inline schema of the Backend API. Sent with
+    `scim_directories.replace_group_role_mappings`.
+
+    Attributes:
+        scim_group_id: The SCIM group ID from the identity provider.
+        role_id: The ID of the organization role to assign to members of the SCIM group.
+    """
 
     scim_group_id: str
     role_id: str
-
-
-class SCIMGroupRoleMapping2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `scim_directories.delete_group_role_mapping`."""
-
-    object: Literal["scim_group_role_mapping"] | str
-    id: str
-    deleted: bool

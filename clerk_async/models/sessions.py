@@ -9,13 +9,18 @@ from typing import Literal
 
 from ._base import Model, masked_repr
 
-__all__ = ["SessionRefresh", "Token2"]
+__all__ = ["SessionRefresh", "Token"]
 
 
 class SessionRefresh(Model, kw_only=True):
     """Schema `SessionRefresh` of the Backend API. Returned by `sessions.refresh`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `token`, `cookies`.
+        jwt: String representing the encoded JSON Web Token (JWT) value.
+        cookies: Array of cookie directives.
     """
 
     object: Literal["token", "cookies"] | str | None = None
@@ -25,11 +30,16 @@ class SessionRefresh(Model, kw_only=True):
     __repr__ = masked_repr("jwt")
 
 
-class Token2(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `sessions.create_token`,
+class Token(Model, kw_only=True):
+    """Schema `Token` of the Backend API. Returned by `sessions.create_token`,
     `sessions.create_token_from_template`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `token`.
+        jwt: String representing the encoded JSON Web Token (JWT) value.
     """
 
     object: Literal["token"] | str | None = None

@@ -17,6 +17,16 @@ class SignInToken(Model, kw_only=True):
     `sign_in_tokens.revoke`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `sign_in_token`.
+        id: Clerk's `id`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`.
+        user_id: Clerk's `user_id`.
+        token: Clerk's `token`.
+        url: Clerk's `url`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["sign_in_token"] | str

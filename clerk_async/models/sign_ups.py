@@ -13,7 +13,35 @@ __all__ = ["SignUp", "SignUpVerification", "SignUpVerifications"]
 
 
 class SignUp(Model, kw_only=True):
-    """Schema `SignUp` of the Backend API. Returned by `sign_ups.get`, `sign_ups.update`."""
+    """Schema `SignUp` of the Backend API. Returned by `sign_ups.get`, `sign_ups.update`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `sign_up_attempt`.
+        id: Clerk's `id`.
+        status: Clerk's `status`. Known values: `missing_requirements`, `complete`, `abandoned`.
+        required_fields: Clerk's `required_fields`.
+        optional_fields: Clerk's `optional_fields`.
+        missing_fields: Clerk's `missing_fields`.
+        unverified_fields: Clerk's `unverified_fields`.
+        verifications: Clerk's `verifications`.
+        username: Clerk's `username`.
+        email_address: Clerk's `email_address`.
+        phone_number: Clerk's `phone_number`.
+        web3_wallet: Clerk's `web3_wallet`.
+        password_enabled: Clerk's `password_enabled`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        unsafe_metadata: Clerk's `unsafe_metadata`.
+        public_metadata: Clerk's `public_metadata`.
+        custom_action: Clerk's `custom_action`.
+        external_id: Clerk's `external_id`.
+        created_session_id: Clerk's `created_session_id`.
+        created_user_id: Clerk's `created_user_id`.
+        abandon_at: Unix timestamp at which the user abandoned the sign up attempt.
+        legal_accepted_at: Unix timestamp at which the user accepted the legal requirements.
+        locale: The user locale preference for the sign-up specified as a BCP-47 language tag.
+        external_account: Clerk's `external_account`.
+    """
 
     object: Literal["sign_up_attempt"] | str
     id: str
@@ -43,7 +71,15 @@ class SignUp(Model, kw_only=True):
 
 
 class SignUpVerifications(Model, kw_only=True):
-    """Schema `SignUpVerifications` of the Backend API. Returned by `sign_ups.get`, `sign_ups.update`."""
+    """Schema `SignUpVerifications` of the Backend API. Returned by `sign_ups.get`,
+    `sign_ups.update`.
+
+    Attributes:
+        email_address: Clerk's `email_address`.
+        phone_number: Clerk's `phone_number`.
+        web3_wallet: Clerk's `web3_wallet`.
+        external_account: Clerk's `external_account`.
+    """
 
     email_address: SignUpVerification | None
     phone_number: SignUpVerification | None
@@ -52,7 +88,13 @@ class SignUpVerifications(Model, kw_only=True):
 
 
 class SignUpVerification(Model, kw_only=True):
-    """Schema `SignUpVerification` of the Backend API. Returned by `sign_ups.get`, `sign_ups.update`."""
+    """Schema `SignUpVerification` of the Backend API. Returned by `sign_ups.get`,
+    `sign_ups.update`.
+
+    Attributes:
+        next_action: Clerk's `next_action`. Known values: `needs_prepare`, `needs_attempt`, ``.
+        supported_strategies: Clerk's `supported_strategies`.
+    """
 
     next_action: Literal["needs_prepare", "needs_attempt", ""] | str | None = None
     supported_strategies: list[str] | None = None

@@ -16,6 +16,12 @@ class TestingToken(Model, kw_only=True):
     """Schema `TestingToken` of the Backend API. Returned by `testing_tokens.create`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `testing_token`.
+        token: The actual token. This value is meant to be passed in the `__clerk_testing_token`
+            query parameter with requests to the Frontend API.
+        expires_at: Unix timestamp of the token's expiration time.
     """
 
     object: Literal["testing_token"] | str

@@ -36,8 +36,67 @@ __all__ = [
 
 
 class User(Model, kw_only=True):
-    """Schema `User` of the Backend API. Returned by `users.ban`, `users.bulk_ban`, `users.bulk_unban`,
-    `users.create` and 13 more.
+    """Schema `User` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
+    `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `user`.
+        external_id: Clerk's `external_id`.
+        primary_email_address_id: Clerk's `primary_email_address_id`.
+        primary_phone_number_id: Clerk's `primary_phone_number_id`.
+        primary_web3_wallet_id: Clerk's `primary_web3_wallet_id`.
+        username: Clerk's `username`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        locale: Clerk's `locale`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        unsafe_metadata: Clerk's `unsafe_metadata`.
+        email_addresses: Clerk's `email_addresses`.
+        phone_numbers: Clerk's `phone_numbers`.
+        web3_wallets: Clerk's `web3_wallets`.
+        passkeys: Clerk's `passkeys`.
+        password_enabled: Clerk's `password_enabled`.
+        two_factor_enabled: Clerk's `two_factor_enabled`.
+        totp_enabled: Clerk's `totp_enabled`.
+        backup_code_enabled: Clerk's `backup_code_enabled`.
+        mfa_enabled_at: Unix timestamp of when MFA was last enabled for this user. It should be
+            noted that this field is not nullified if MFA is disabled.
+        mfa_disabled_at: Unix timestamp of when MFA was last disabled for this user. It should
+            be noted that this field is not nullified if MFA is enabled again.
+        password_last_updated_at: Unix timestamp of when the user's password was last updated.
+        external_accounts: Clerk's `external_accounts`.
+        saml_accounts: Clerk's `saml_accounts`.
+        enterprise_accounts: Clerk's `enterprise_accounts`.
+        organization_memberships: Clerk's `organization_memberships`.
+        last_sign_in_at: Unix timestamp of last sign-in.
+        banned: Flag to denote whether user is banned or not.
+        locked: Flag to denote whether user is currently locked, i.e. restricted from signing in
+            or not.
+        deprovisioned: Flag to denote whether user has been deprovisioned and is restricted from
+            signing in.
+        lockout_expires_in_seconds: The number of seconds remaining until the lockout period
+            expires for a locked user. A null value for a locked user indicates that lockout
+            never expires.
+        verification_attempts_remaining: The number of verification attempts remaining until the
+            user is locked. Null if account lockout is not enabled. Note: if a user is locked
+            explicitly via the Backend API, they may still have verification attempts remaining.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        delete_self_enabled: If enabled, user can delete themselves via FAPI.
+        create_organization_enabled: If enabled, user can create organizations via FAPI.
+        create_organizations_limit: The maximum number of organizations the user can create. 0
+            means unlimited.
+        last_active_at: Unix timestamp of the latest session activity, with day precision.
+        legal_accepted_at: Unix timestamp of when the user accepted the legal requirements.
+        bypass_client_trust: When set to `true`, the user will bypass Device Trust checks during
+            sign-in. Clerk's default: `false`.
+        scim: Clerk's `scim`.
     """
 
     id: str
@@ -91,6 +150,15 @@ class User(Model, kw_only=True):
 class Web3Wallet(Model, kw_only=True):
     """Schema `Web3Wallet` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `web3_wallet`.
+        web3_wallet: Clerk's `web3_wallet`.
+        verification: Clerk's `verification`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
     """
 
     id: str | None = None
@@ -104,11 +172,34 @@ class Web3Wallet(Model, kw_only=True):
 class Web3WalletVerification(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_web3`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `web3_metamask_signature`,
+            `web3_base_signature`, `web3_coinbase_wallet_signature`,
+            `web3_okx_wallet_signature`, `web3_solana_signature`, `admin`.
+        nonce: Clerk's `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
     """
 
     object: Literal["verification_web3", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature", "admin"] | str | None = None
+    strategy: (
+        Literal[
+            "web3_metamask_signature",
+            "web3_base_signature",
+            "web3_coinbase_wallet_signature",
+            "web3_okx_wallet_signature",
+            "web3_solana_signature",
+            "admin",
+        ]
+        | str
+        | None
+    ) = None
     nonce: str | None = None
     message: str | None = None
     attempts: int | None = None
@@ -119,6 +210,14 @@ class Web3WalletVerification(Model, kw_only=True):
 class Passkey(Model, kw_only=True):
     """Schema `Passkey` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `passkey`.
+        name: Clerk's `name`.
+        last_used_at: Unix timestamp of when the passkey was last used.
+        verification: Clerk's `verification`.
     """
 
     id: str | None = None
@@ -129,8 +228,18 @@ class Passkey(Model, kw_only=True):
 
 
 class VerificationPasskey(Model, kw_only=True):
-    """Schema `verification_passkey` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
-    `users.bulk_unban`, `users.create` and 13 more.
+    """Schema `verification_passkey` of the Backend API. Returned by `users.ban`,
+    `users.bulk_ban`, `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_passkey`.
+        status: Clerk's `status`. Known values: `verified`.
+        strategy: Clerk's `strategy`. Known values: `passkey`.
+        nonce: Clerk's `nonce`. Known values: `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
     """
 
     object: Literal["verification_passkey"] | str | None = None
@@ -146,6 +255,30 @@ class VerificationPasskey(Model, kw_only=True):
 class ExternalAccountWithVerification(Model, kw_only=True):
     """Schema `ExternalAccountWithVerification` of the Backend API. Returned by `users.ban`,
     `users.bulk_ban`, `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `external_account`, `facebook_account`, `google_account`.
+        id: Clerk's `id`.
+        provider: Clerk's `provider`.
+        identification_id: Clerk's `identification_id`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        approved_scopes: Clerk's `approved_scopes`.
+        email_address: Clerk's `email_address`.
+        email_address_verified: Whether the email was verified by the OAuth provider at creation
+            time. null = unknown (pre-migration data or custom OAuth providers), true = provider
+            confirmed email was verified, false = provider confirmed email was NOT verified.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        avatar_url: Please use `image_url` instead.
+        image_url: Clerk's `image_url`.
+        username: Clerk's `username`.
+        phone_number: Clerk's `phone_number`.
+        public_metadata: Clerk's `public_metadata`.
+        label: Clerk's `label`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+        verification: Clerk's `verification`.
     """
 
     object: Literal["external_account", "facebook_account", "google_account"] | str
@@ -172,10 +305,24 @@ class ExternalAccountWithVerification(Model, kw_only=True):
 class ExternalAccountWithVerificationVerification(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_oauth`,
+            `verification_google_one_tap`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
     """
 
     object: Literal["verification_oauth", "verification_google_one_tap"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetail | None = None
@@ -187,6 +334,21 @@ class ExternalAccountWithVerificationVerification(Model, kw_only=True):
 class SAMLAccount(Model, kw_only=True):
     """Schema `SAMLAccount` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `saml_account`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: Clerk's `provider_user_id`.
+        last_authenticated_at: Unix timestamp of last authentication.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        saml_connection: Clerk's `saml_connection`.
     """
 
     id: str
@@ -206,10 +368,23 @@ class SAMLAccount(Model, kw_only=True):
 class SAMLAccountVerification(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_saml`, `verification_ticket`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`. Known values: `saml`, `ticket`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
     """
 
     object: Literal["verification_saml", "verification_ticket"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: Literal["saml", "ticket"] | str | None = None
     external_verification_redirect_url: str | None = None
     error: APIErrorDetail | None = None
@@ -219,8 +394,22 @@ class SAMLAccountVerification(Model, kw_only=True):
 
 
 class SAMLAccountConnection(Model, kw_only=True):
-    """Schema `SAMLAccountConnection` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
-    `users.bulk_unban`, `users.create` and 13 more.
+    """Schema `SAMLAccountConnection` of the Backend API. Returned by `users.ban`,
+    `users.bulk_ban`, `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        provider: Clerk's `provider`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     id: str
@@ -240,6 +429,23 @@ class SAMLAccountConnection(Model, kw_only=True):
 class EnterpriseAccount(Model, kw_only=True):
     """Schema `EnterpriseAccount` of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `enterprise_account`.
+        protocol: The authentication protocol used to sign in. Known values: `oauth`, `saml`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        enterprise_connection_id: Clerk's `enterprise_connection_id`.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        enterprise_connection: Clerk's `enterprise_connection`.
+        last_authenticated_at: Unix timestamp of last authentication.
     """
 
     id: str
@@ -261,10 +467,26 @@ class EnterpriseAccount(Model, kw_only=True):
 class EnterpriseAccountVerification(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_ticket`, `verification_saml`,
+            `verification_oauth`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `expired`, `failed`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
     """
 
-    object: Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None = None
-    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = None
+    object: (
+        Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None
+    ) = None
+    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
@@ -276,6 +498,22 @@ class EnterpriseAccountVerification(Model, kw_only=True):
 class EnterpriseAccountConnection(Model, kw_only=True):
     """Schema `EnterpriseAccountConnection` of the Backend API. Returned by `users.ban`,
     `users.bulk_ban`, `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        id: Clerk's `id`.
+        protocol: Clerk's `protocol`.
+        provider: Clerk's `provider`.
+        name: Clerk's `name`.
+        logo_public_url: Clerk's `logo_public_url`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     id: str
@@ -297,6 +535,11 @@ class EnterpriseAccountConnection(Model, kw_only=True):
 class UserSCIM(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.ban`, `users.bulk_ban`,
     `users.bulk_unban`, `users.create` and 13 more.
+
+    Attributes:
+        directory_id: The ID of the directory the user is provisioned from.
+        directory_enabled: Whether the directory is currently enabled. Omitted when false.
+        external_id: The user's external ID as reported by the directory, if any.
     """
 
     directory_id: str
@@ -305,7 +548,13 @@ class UserSCIM(Model, kw_only=True):
 
 
 class TotalCount(Model, kw_only=True):
-    """Schema `TotalCount` of the Backend API. Returned by `users.count`."""
+    """Schema `TotalCount` of the Backend API. Returned by `users.count`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `total_count`.
+        total_count: Clerk's `total_count`.
+    """
 
     object: Literal["total_count"] | str
     total_count: int
@@ -315,6 +564,21 @@ class OAuthAccessToken(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.get_oauth_access_token`.
 
     Its repr masks the credential fields, so it is safe to log.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `oauth_access_token`.
+        external_account_id: External account ID.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        token: The access token.
+        expires_at: Unix timestamp of the access token expiration.
+        provider: The ID of the provider.
+        public_metadata: Clerk's `public_metadata`.
+        label: Clerk's `label`.
+        scopes: The list of scopes that the token is valid for. Only present for OAuth 2.0
+            tokens.
+        id_token: The ID token retrieved from the OIDC provider. Only present for OIDC-compliant
+            OAuth 2.0 providers when available.
+        token_secret: The token secret. Only present for OAuth 1.0 tokens.
     """
 
     object: Literal["oauth_access_token"] | str
@@ -333,13 +597,22 @@ class OAuthAccessToken(Model, kw_only=True):
 
 
 class VerifyPasswordResponse(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `users.verify_password`."""
+    """An inline schema of the Backend API. Returned by `users.verify_password`.
+
+    Attributes:
+        verified: Clerk's `verified`.
+    """
 
     verified: bool | None = None
 
 
 class VerifyTOTPResponse(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `users.verify_totp`."""
+    """An inline schema of the Backend API. Returned by `users.verify_totp`.
+
+    Attributes:
+        verified: Clerk's `verified`.
+        code_type: Clerk's `code_type`. Known values: `totp`, `backup_code`.
+    """
 
     verified: bool | None = None
     code_type: Literal["totp", "backup_code"] | str | None = None
@@ -348,13 +621,21 @@ class VerifyTOTPResponse(Model, kw_only=True):
 class DisableMFAResponse(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `users.delete_backup_codes`,
     `users.delete_totp`, `users.disable_mfa`.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
     """
 
     user_id: str | None = None
 
 
 class TrustedDeviceList(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `users.list_trusted_devices`."""
+    """An inline schema of the Backend API. Returned by `users.list_trusted_devices`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of trusted devices.
+    """
 
     data: list[TrustedDevice]
     total_count: int
@@ -363,6 +644,19 @@ class TrustedDeviceList(Model, kw_only=True):
 class TrustedDevice(Model, kw_only=True):
     """Schema `TrustedDevice` of the Backend API. Returned by `users.list_trusted_devices`,
     `users.revoke_trusted_device`.
+
+    Attributes:
+        object: String representing the object's type. Known values: `trusted_device`.
+        id: Clerk's `id`.
+        platform: Clerk's `platform`. Known values: `ios`, `android`.
+        app_identifier: Clerk's `app_identifier`.
+        name: Clerk's `name`.
+        algorithm: Clerk's `algorithm`. Known values: `ES256`.
+        status: Clerk's `status`. Known values: `active`, `revoked`.
+        created_at: Unix timestamp of creation in milliseconds.
+        updated_at: Unix timestamp of the last update in milliseconds.
+        last_used_at: Unix timestamp of the last use in milliseconds.
+        revoked_at: Unix timestamp of revocation in milliseconds.
     """
 
     object: Literal["trusted_device"] | str

@@ -20,7 +20,12 @@ __all__ = [
 
 
 class WaitlistEntries(Model, kw_only=True):
-    """An inline schema of the Backend API. Returned by `waitlist_entries.list`."""
+    """An inline schema of the Backend API. Returned by `waitlist_entries.list`.
+
+    Attributes:
+        data: Clerk's `data`.
+        total_count: Total number of waitlist entries.
+    """
 
     data: list[WaitlistEntry]
     total_count: int
@@ -29,6 +34,17 @@ class WaitlistEntries(Model, kw_only=True):
 class WaitlistEntry(Model, kw_only=True):
     """Schema `WaitlistEntry` of the Backend API. Returned by `waitlist_entries.bulk_create`,
     `waitlist_entries.create`, `waitlist_entries.invite`, `waitlist_entries.list` and 1 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `waitlist_entry`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        status: Clerk's `status`. Known values: `pending`, `invited`, `rejected`, `completed`.
+        is_locked: Indicates if the waitlist entry is locked. Locked entries are being processed
+            in a batch action and are unavailable for other actions.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        invitation: Clerk's `invitation`.
     """
 
     object: Literal["waitlist_entry"] | str
@@ -44,6 +60,18 @@ class WaitlistEntry(Model, kw_only=True):
 class WaitlistEntryInvitation(Model, kw_only=True):
     """An inline schema of the Backend API. Returned by `waitlist_entries.bulk_create`,
     `waitlist_entries.create`, `waitlist_entries.invite`, `waitlist_entries.list` and 1 more.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        public_metadata: Clerk's `public_metadata`.
+        revoked: Clerk's `revoked`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`, `expired`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["invitation"] | str
@@ -59,7 +87,13 @@ class WaitlistEntryInvitation(Model, kw_only=True):
 
 
 class CreateBulkWaitlistEntriesItem(Model, kw_only=True):
-    """An inline schema of the Backend API. Sent with `waitlist_entries.bulk_create`."""
+    """An inline schema of the Backend API. Sent with `waitlist_entries.bulk_create`.
+
+    Attributes:
+        email_address: The email address to add to the waitlist.
+        notify: Optional flag which denotes whether a confirmation email should be sent to the
+            given email address. Defaults to `true`. Clerk's default: `true`.
+    """
 
     email_address: str
     notify: bool | UnsetType | None = UNSET

@@ -13,6 +13,9 @@ __all__ = ["SvixURL"]
 class SvixURL(Model, kw_only=True):
     """Schema `SvixURL` of the Backend API. Returned by `webhooks.create_svix_app`,
     `webhooks.generate_svix_auth_url`.
+
+    Attributes:
+        svix_url: Clerk's `svix_url`.
     """
 
     svix_url: str

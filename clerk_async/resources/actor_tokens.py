@@ -20,17 +20,10 @@ __all__ = ["ActorTokensResource"]
 
 
 _CREATE = Operation(
-    "actor_tokens.create",
-    "POST",
-    "/actor_tokens",
-    response=ActorToken,
-    body="json",
+    "actor_tokens.create", "POST", "/actor_tokens", response=ActorToken, body="json"
 )
 _REVOKE = Operation(
-    "actor_tokens.revoke",
-    "POST",
-    "/actor_tokens/{actor_token_id}/revoke",
-    response=ActorToken,
+    "actor_tokens.revoke", "POST", "/actor_tokens/{actor_token_id}/revoke", response=ActorToken
 )
 
 
@@ -50,23 +43,37 @@ class ActorTokensResource(Resource):
     ) -> ActorToken:
         """Create actor token.
 
+        Create an actor token that can be used to impersonate the given user. The `actor`
+        parameter needs to include at least a "sub" key whose value is the ID of the actor
+        (impersonating) user.
+
         `POST /actor_tokens` (operation `CreateActorToken`).
 
         Args:
-            user_id: body field `user_id`; required.
-            actor: body field `actor`; required.
-            expires_in_seconds: body field `expires_in_seconds`; Clerk's default is `3600`.
-            session_max_duration_in_seconds: body field `session_max_duration_in_seconds`;
-                Clerk's default is `1800`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user being impersonated. Required.
+            actor: The actor payload. It needs to include a sub property which should contain
+                the ID of the actor. This whole payload will be also included in the JWT session
+                token. Required.
+            expires_in_seconds: Optional parameter to specify the life duration of the actor
+                token in seconds. By default, the duration is 1 hour. Clerk's default: `3600`.
+            session_max_duration_in_seconds: The maximum duration that the session which will be
+                created by the generated actor token should last. By default, the duration of a
+                session created via an actor token, lasts 30 minutes. Clerk's default: `1800`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `ActorToken` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -79,7 +86,6 @@ class ActorTokensResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def revoke(
         self,
         actor_token_id: str,
@@ -90,19 +96,27 @@ class ActorTokensResource(Resource):
     ) -> ActorToken:
         """Revoke actor token.
 
+        Revokes a pending actor token.
+
         `POST /actor_tokens/{actor_token_id}/revoke` (operation `RevokeActorToken`).
 
         Args:
-            actor_token_id: fills `{actor_token_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            actor_token_id: The ID of the actor token to be revoked. Fills `{actor_token_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `ActorToken` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,

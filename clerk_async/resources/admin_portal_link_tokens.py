@@ -13,7 +13,7 @@ from msgspec import UNSET, UnsetType
 from .._config import CallOptions, Timeout
 from .._operation import Operation
 from .._retry import RetryConfig
-from ..models.admin_portal_link_tokens import AdminPortalLinkToken, AdminPortalLinkToken2
+from ..models.admin_portal_link_tokens import AdminPortalLinkToken, AdminPortalLinkTokenWithSecret
 from ._base import Resource
 
 __all__ = ["AdminPortalLinkTokensResource"]
@@ -23,7 +23,7 @@ _CREATE = Operation(
     "admin_portal_link_tokens.create",
     "POST",
     "/admin_portal_link_tokens",
-    response=AdminPortalLinkToken,
+    response=AdminPortalLinkTokenWithSecret,
     body="json",
     empty_body=True,
 )
@@ -31,7 +31,7 @@ _REVOKE = Operation(
     "admin_portal_link_tokens.revoke",
     "POST",
     "/admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke",
-    response=AdminPortalLinkToken2,
+    response=AdminPortalLinkToken,
     body="json",
     empty_body=True,
 )
@@ -50,7 +50,7 @@ class AdminPortalLinkTokensResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AdminPortalLinkToken:
+    ) -> AdminPortalLinkTokenWithSecret:
         """Create an Admin Portal Link Token.
 
         `POST /admin_portal_link_tokens` (operation `createAdminPortalLinkToken`).
@@ -58,20 +58,27 @@ class AdminPortalLinkTokensResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: body field `organization_id`.
-            it_contact_id: body field `it_contact_id`.
-            scopes: body field `scopes`; a list.
-            seconds_until_expiration: body field `seconds_until_expiration`; from 0 to 86400;
-                Clerk's default is `3600`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: Body field `organization_id`.
+            it_contact_id: Body field `it_contact_id`.
+            scopes: Body field `scopes`.
+            seconds_until_expiration: Body field `seconds_until_expiration`. From 0 to 86400.
+                Clerk's default: `3600`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `AdminPortalLinkToken` decoded from Clerk's answer.
+            `AdminPortalLinkTokenWithSecret` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 409 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -84,7 +91,6 @@ class AdminPortalLinkTokensResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def revoke(
         self,
         admin_portal_link_token_id: str,
@@ -93,7 +99,7 @@ class AdminPortalLinkTokensResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AdminPortalLinkToken2:
+    ) -> AdminPortalLinkToken:
         """Revoke an Admin Portal Link Token.
 
         `POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke` (operation
@@ -102,24 +108,29 @@ class AdminPortalLinkTokensResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            admin_portal_link_token_id: fills `{adminPortalLinkTokenID}` in the path; must not
+            admin_portal_link_token_id: Fills `{adminPortalLinkTokenID}` in the path; must not
                 be empty.
-            revocation_reason: body field `revocation_reason`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            revocation_reason: Body field `revocation_reason`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `AdminPortalLinkToken2` decoded from Clerk's answer.
+            `AdminPortalLinkToken` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,
             (admin_portal_link_token_id,),
-            body={
-                "revocation_reason": revocation_reason,
-            },
+            body={"revocation_reason": revocation_reason},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -21,10 +21,7 @@ __all__ = ["AgentTasksResource"]
 
 _CREATE = Operation("agent_tasks.create", "POST", "/agents/tasks", response=AgentTask, body="json")
 _REVOKE = Operation(
-    "agent_tasks.revoke",
-    "POST",
-    "/agents/tasks/{agent_task_id}/revoke",
-    response=AgentTask,
+    "agent_tasks.revoke", "POST", "/agents/tasks/{agent_task_id}/revoke", response=AgentTask
 )
 
 
@@ -46,25 +43,44 @@ class AgentTasksResource(Resource):
     ) -> AgentTask:
         """Create agent task.
 
+        Create an agent task on behalf of a user. The response contains a URL that, when
+        visited, creates a session for the user. The agent_id is stable per agent_name within an
+        instance. The agent_task_id is unique per call.
+
         `POST /agents/tasks` (operation `CreateAgentTask`).
 
         Args:
-            on_behalf_of: body field `on_behalf_of`; required.
-            permissions: body field `permissions`; required; known values: `*`.
-            agent_name: body field `agent_name`; required.
-            task_description: body field `task_description`; required.
-            redirect_url: body field `redirect_url`; required.
-            session_max_duration_in_seconds: body field `session_max_duration_in_seconds`;
-                Clerk's default is `1800`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            on_behalf_of: Identifies the user on whose behalf the agent task is created. Exactly
+                one of user_id or identifier must be provided. Required.
+            permissions: The permissions granted to the agent task. Must be "*" (all
+                permissions). Required. Known values: `*`.
+            agent_name: A name identifying the agent. Used to derive a stable agent_id per
+                instance. Logged for audit purposes. Required.
+            task_description: A description of the task being performed. Logged for audit
+                purposes. Required.
+            redirect_url: The URL the user is redirected to after the agent task is accepted.
+                Must be a valid absolute URL with an `https` scheme in production instances. In
+                development instances, `http` is also permitted. The URL's domain must belong to
+                one of the instance's associated domains (primary or satellite); otherwise the
+                redirect will be rejected when the task ticket is consumed. Required.
+            session_max_duration_in_seconds: The maximum duration that the session which will be
+                created by the generated agent task should last. By default, the duration of a
+                session created via an agent task lasts 30 minutes. Clerk's default: `1800`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AgentTask` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
-                404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -79,7 +95,6 @@ class AgentTasksResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def revoke(
         self,
         agent_task_id: str,
@@ -90,19 +105,27 @@ class AgentTasksResource(Resource):
     ) -> AgentTask:
         """Revoke agent task.
 
+        Revokes a pending agent task.
+
         `POST /agents/tasks/{agent_task_id}/revoke` (operation `RevokeAgentTask`).
 
         Args:
-            agent_task_id: fills `{agent_task_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            agent_task_id: The ID of the agent task to be revoked. Fills `{agent_task_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AgentTask` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,

@@ -58,38 +58,45 @@ class AllowlistIdentifiersResource(Resource):
     ) -> AsyncPager[AllowlistIdentifier]:
         """List all identifiers on the allow-list.
 
+        Get a list of all identifiers allowed to sign up to an instance
+
         `GET /allowlist_identifiers` (operation `ListAllowlistIdentifiers`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[AllowlistIdentifier]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `list[AllowlistIdentifier]`, or
             `Paginated[AllowlistIdentifier]` depending on `paginated`), or `async for` over
-            every `AllowlistIdentifier` of every page.
+            every `AllowlistIdentifier` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, ClerkAPIError: when Clerk answers 401, 402 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -102,30 +109,37 @@ class AllowlistIdentifiersResource(Resource):
     ) -> AllowlistIdentifier:
         """Add identifier to the allow-list.
 
+        Create an identifier allowed to sign up to an instance
+
         `POST /allowlist_identifiers` (operation `CreateAllowlistIdentifier`).
 
         Args:
-            identifier: body field `identifier`; required.
-            notify: body field `notify`; Clerk's default is `false`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            identifier: The identifier to be added in the allow-list. This can be an email
+                address, a phone number, or a web3 wallet. Required.
+            notify: This flag denotes whether the given identifier will receive an invitation to
+                join the application. Note that this only works for email address and phone
+                number identifiers. Clerk's default: `false`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AllowlistIdentifier` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "identifier": identifier,
-                "notify": notify,
-            },
+            body={"identifier": identifier, "notify": notify},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -137,18 +151,27 @@ class AllowlistIdentifiersResource(Resource):
     ) -> DeletedObject:
         """Delete identifier from allow-list.
 
+        Delete an identifier from the instance allow-list
+
         `DELETE /allowlist_identifiers/{identifier_id}` (operation `DeleteAllowlistIdentifier`).
 
         Args:
-            identifier_id: fills `{identifier_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            identifier_id: The ID of the identifier to delete from the allow-list. Fills
+                `{identifier_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError: when Clerk answers 402, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

@@ -15,52 +15,40 @@ from .._config import CallOptions, Timeout
 from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from ..models.api_keys import APIKey, APIKey2, APIKey3, GetApiKeySecretResponse, GetApiKeysResponse
+from ..models.api_keys import APIKey, APIKeyWithSecret, GetAPIKeySecretResponse, GetAPIKeysResponse
+from ..models.common import DeletedObject
 from ._base import Resource
 
 __all__ = ["APIKeysResource"]
 
 
 _CREATE = Operation(
-    "api_keys.create",
-    "POST",
-    "/api_keys",
-    response=APIKey,
-    body="json",
-    empty_body=True,
+    "api_keys.create", "POST", "/api_keys", response=APIKeyWithSecret, body="json", empty_body=True
 )
-_LIST = Operation("api_keys.list", "GET", "/api_keys", response=GetApiKeysResponse)
-_GET = Operation("api_keys.get", "GET", "/api_keys/{apiKeyID}", response=APIKey2)
+_LIST = Operation("api_keys.list", "GET", "/api_keys", response=GetAPIKeysResponse)
+_GET = Operation("api_keys.get", "GET", "/api_keys/{apiKeyID}", response=APIKey)
 _UPDATE = Operation(
     "api_keys.update",
     "PATCH",
     "/api_keys/{apiKeyID}",
-    response=APIKey2,
+    response=APIKey,
     body="json",
     empty_body=True,
 )
-_DELETE = Operation("api_keys.delete", "DELETE", "/api_keys/{apiKeyID}", response=APIKey3)
+_DELETE = Operation("api_keys.delete", "DELETE", "/api_keys/{apiKeyID}", response=DeletedObject)
 _GET_SECRET = Operation(
-    "api_keys.get_secret",
-    "GET",
-    "/api_keys/{apiKeyID}/secret",
-    response=GetApiKeySecretResponse,
+    "api_keys.get_secret", "GET", "/api_keys/{apiKeyID}/secret", response=GetAPIKeySecretResponse
 )
 _REVOKE = Operation(
     "api_keys.revoke",
     "POST",
     "/api_keys/{apiKeyID}/revoke",
-    response=APIKey2,
+    response=APIKey,
     body="json",
     empty_body=True,
 )
 _VERIFY = Operation(
-    "api_keys.verify",
-    "POST",
-    "/api_keys/verify",
-    response=APIKey2,
-    body="json",
-    empty_body=True,
+    "api_keys.verify", "POST", "/api_keys/verify", response=APIKey, body="json", empty_body=True
 )
 
 
@@ -81,7 +69,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey:
+    ) -> APIKeyWithSecret:
         """Create an API Key.
 
         `POST /api_keys` (operation `createApiKey`).
@@ -89,24 +77,29 @@ class APIKeysResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            name: body field `name`; required.
-            subject: body field `subject`; required.
-            type: body field `type`; Clerk's default is `"api_key"`.
-            description: body field `description`; `None` sends null.
-            claims: body field `claims`; `None` sends null.
-            scopes: body field `scopes`; a list.
-            created_by: body field `created_by`; `None` sends null.
-            seconds_until_expiration: body field `seconds_until_expiration`; at least 0; `None`
+            name: Body field `name`. Required.
+            subject: Body field `subject`. Required.
+            type: Body field `type`. Clerk's default: `"api_key"`.
+            description: Body field `description`. `None` sends null.
+            claims: Body field `claims`. `None` sends null.
+            scopes: Body field `scopes`.
+            created_by: Body field `created_by`. `None` sends null.
+            seconds_until_expiration: Body field `seconds_until_expiration`. At least 0. `None`
                 sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey` decoded from Clerk's answer.
+            `APIKeyWithSecret` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ConflictError: when Clerk answers 400, 409 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -123,45 +116,50 @@ class APIKeysResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     def list(
         self,
         *,
         type: str | UnsetType = UNSET,
         subject: str,
-        include_invalid: Literal["true", "false"] | str | UnsetType = UNSET,
+        include_invalid: bool | UnsetType = UNSET,
         limit: int | UnsetType = UNSET,
         offset: int | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AsyncPager[APIKey2]:
+    ) -> AsyncPager[APIKey]:
         """Get API Keys.
 
         `GET /api_keys` (operation `getApiKeys`).
 
         Args:
-            type: query parameter `type`; Clerk's default is `"api_key"`.
-            subject: query parameter `subject`; required.
-            include_invalid: query parameter `include_invalid`; known values: `true`, `false`;
-                Clerk's default is `"false"`.
-            limit: query parameter `limit`; from 1 to 100; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            query: query parameter `query`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            type: Query parameter `type`. Clerk's default: `"api_key"`.
+            subject: Query parameter `subject`. Required.
+            include_invalid: Query parameter `include_invalid`. Known values: `true`, `false`.
+                Clerk's default: `"false"`.
+            limit: Query parameter `limit`. From 1 to 100. Clerk's default: `10`.
+            offset: Query parameter `offset`. At least 0. Clerk's default: `0`.
+            query: Query parameter `query`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `AsyncPager[APIKey2]`, which sends nothing until used: await it for one `Page`
-            (Clerk's answer is `GetApiKeysResponse`), or `async for` over every `APIKey2` of
-            every page.
+            `AsyncPager[APIKey]`, which sends nothing until used: await it for one `Page`
+            (Clerk's answer is `GetAPIKeysResponse`), or `async for` over every `APIKey` of
+            every page. The errors below arise on the await, or where iteration reaches the
+            failing page.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -177,7 +175,6 @@ class APIKeysResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         api_key_id: str,
@@ -185,29 +182,33 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Get an API Key by ID.
 
         `GET /api_keys/{apiKeyID}` (operation `getApiKey`).
 
         Args:
-            api_key_id: fills `{apiKeyID}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            api_key_id: Fills `{apiKeyID}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (api_key_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -221,7 +222,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Update an API Key.
 
         `PATCH /api_keys/{apiKeyID}` (operation `updateApiKey`).
@@ -229,22 +230,27 @@ class APIKeysResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            api_key_id: fills `{apiKeyID}` in the path; must not be empty.
-            claims: body field `claims`; `None` sends null.
-            scopes: body field `scopes`; a list.
-            description: body field `description`; `None` sends null.
-            subject: body field `subject`.
-            seconds_until_expiration: body field `seconds_until_expiration`; at least 0; `None`
+            api_key_id: Fills `{apiKeyID}` in the path; must not be empty.
+            claims: Body field `claims`. `None` sends null.
+            scopes: Body field `scopes`.
+            description: Body field `description`. `None` sends null.
+            subject: Body field `subject`.
+            seconds_until_expiration: Body field `seconds_until_expiration`. At least 0. `None`
                 sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -259,7 +265,6 @@ class APIKeysResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         api_key_id: str,
@@ -267,29 +272,33 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey3:
+    ) -> DeletedObject:
         """Delete an API Key.
 
         `DELETE /api_keys/{apiKeyID}` (operation `deleteApiKey`).
 
         Args:
-            api_key_id: fills `{apiKeyID}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            api_key_id: Fills `{apiKeyID}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey3` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (api_key_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_secret(
         self,
@@ -298,29 +307,33 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> GetApiKeySecretResponse:
+    ) -> GetAPIKeySecretResponse:
         """Get an API Key Secret.
 
         `GET /api_keys/{apiKeyID}/secret` (operation `getApiKeySecret`).
 
         Args:
-            api_key_id: fills `{apiKeyID}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            api_key_id: Fills `{apiKeyID}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `GetApiKeySecretResponse` decoded from Clerk's answer.
+            `GetAPIKeySecretResponse` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_SECRET,
             (api_key_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke(
         self,
@@ -330,7 +343,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Revoke an API Key.
 
         `POST /api_keys/{apiKeyID}/revoke` (operation `revokeApiKey`).
@@ -338,27 +351,29 @@ class APIKeysResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            api_key_id: fills `{apiKeyID}` in the path; must not be empty.
-            revocation_reason: body field `revocation_reason`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            api_key_id: Fills `{apiKeyID}` in the path; must not be empty.
+            revocation_reason: Body field `revocation_reason`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,
             (api_key_id,),
-            body={
-                "revocation_reason": revocation_reason,
-            },
+            body={"revocation_reason": revocation_reason},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify(
         self,
@@ -367,7 +382,7 @@ class APIKeysResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIKey2:
+    ) -> APIKey:
         """Verify an API Key.
 
         `POST /api_keys/verify` (operation `verifyApiKey`).
@@ -375,21 +390,24 @@ class APIKeysResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            secret: body field `secret`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            secret: Body field `secret`. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `APIKey2` decoded from Clerk's answer.
+            `APIKey` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY,
-            body={
-                "secret": secret,
-            },
+            body={"secret": secret},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation
@@ -51,23 +52,37 @@ class BetaFeaturesResource(Resource):
     ) -> InstanceSettings:
         """Update instance settings.
 
+        Updates the settings of an instance
+
         `PATCH /beta_features/instance_settings` (operation `UpdateInstanceAuthConfig`).
 
         Args:
-            restricted_to_allowlist: body field `restricted_to_allowlist`; Clerk's default is
-                `false`; `None` sends null.
-            from_email_address: body field `from_email_address`; `None` sends null.
-            progressive_sign_up: body field `progressive_sign_up`; `None` sends null.
-            test_mode: body field `test_mode`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            restricted_to_allowlist: Whether sign up is restricted to email addresses, phone
+                numbers and usernames that are on the allowlist. Clerk's default: `false`.
+                `None` sends null.
+            from_email_address: The local part of the email address from which
+                authentication-related emails (e.g. OTP code, magic links) will be sent. Only
+                alphanumeric values are allowed. Note that this value should contain only the
+                local part of the address (e.g. `foo` for `foo@example.com`). `None` sends null.
+            progressive_sign_up: Enable the Progressive Sign Up algorithm. This feature is
+                deprecated, please contact support if you need assistance. `None` sends null.
+            test_mode: Toggles test mode for this instance, allowing the use of test email
+                addresses and phone numbers. Defaults to true for development instances. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceSettings` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, UnprocessableEntityError: when Clerk answers 402, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_INSTANCE_SETTINGS,
@@ -80,7 +95,7 @@ class BetaFeaturesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def update_production_instance_domain(
         self,
         *,
@@ -92,29 +107,42 @@ class BetaFeaturesResource(Resource):
     ) -> None:
         """Update production instance domain.
 
+        Change the domain of a production instance.
+
+        Changing the domain requires updating the DNS records
+        (https://clerk.com/docs/deployments/overview#dns-records) accordingly, deploying new SSL
+        certificates (https://clerk.com/docs/deployments/overview#deploy-certificates), updating
+        your Social Connection's redirect URLs and setting the new keys in your code.
+
+        WARNING: Changing your domain will invalidate all current user sessions (i.e. users will
+        be logged out). Also, while your application is being deployed, a small downtime is
+        expected to occur.
+
         `PUT /beta_features/domain` (operation `UpdateProductionInstanceDomain`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            home_url: body field `home_url`.
-            is_secondary: body field `is_secondary`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            home_url: The new home URL of the production instance e.g. https://www.example.com.
+            is_secondary: Whether the domain is a secondary app.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _UPDATE_PRODUCTION_INSTANCE_DOMAIN,
-            body={
-                "home_url": home_url,
-                "is_secondary": is_secondary,
-            },
+            body={"home_url": home_url, "is_secondary": is_secondary},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

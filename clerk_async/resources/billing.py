@@ -21,7 +21,7 @@ from ..models.billing import (
     CommerceDiscountRedemptionResponse,
     CommercePlan,
     CommercePriceTransitionResponse,
-    CommerceSubscriptionItem2,
+    CommerceSubscriptionItemWithPaymentSource,
     PaginatedBillingPaymentAttemptResponse,
     PaginatedBillingPriceResponse,
     PaginatedBillingStatementResponse,
@@ -70,7 +70,7 @@ _EXTEND_SUBSCRIPTION_ITEM_FREE_TRIAL = Operation(
     "billing.extend_subscription_item_free_trial",
     "POST",
     "/billing/subscription_items/{subscription_item_id}/extend_free_trial",
-    response=CommerceSubscriptionItem2,
+    response=CommerceSubscriptionItemWithPaymentSource,
     body="json",
     empty_body=True,
 )
@@ -103,10 +103,7 @@ _LIST_STATEMENTS = Operation(
     response=either(PaginatedBillingStatementResponse, list[BillingStatement]),
 )
 _GET_STATEMENT = Operation(
-    "billing.get_statement",
-    "GET",
-    "/billing/statements/{statementID}",
-    response=BillingStatement,
+    "billing.get_statement", "GET", "/billing/statements/{statementID}", response=BillingStatement
 )
 _GET_STATEMENT_PAYMENT_ATTEMPTS = Operation(
     "billing.get_statement_payment_attempts",
@@ -132,26 +129,42 @@ class BillingResource(Resource):
     ) -> AsyncPager[CommercePlan]:
         """List all billing plans.
 
+        Returns a list of all billing plans for the instance. The plans are returned sorted by
+        creation date, with the newest plans appearing first. This includes both free and paid
+        plans. Pagination is supported.
+
         `GET /billing/plans` (operation `GetCommercePlanList`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            payer_type: query parameter `payer_type`; known values: `user`, `org`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            payer_type: Filter plans by payer type. Known values: `user`, `org`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[CommercePlan]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `PaginatedCommercePlanResponse`, or `list[CommercePlan]`
             depending on `paginated`), or `async for` over every `CommercePlan` of every page.
+            The errors below arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -164,7 +177,6 @@ class BillingResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list_prices(
         self,
@@ -179,41 +191,51 @@ class BillingResource(Resource):
     ) -> AsyncPager[BillingPriceResponse]:
         """List all billing prices.
 
+        Returns a list of all prices for the instance. The prices are returned sorted by amount
+        ascending, then by creation date descending. This includes both default and custom
+        prices. Pagination is supported.
+
         `GET /billing/prices` (operation `GetBillingPriceList`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            plan_id: query parameter `plan_id`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            plan_id: Filter prices by plan ID.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[BillingPriceResponse]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `PaginatedBillingPriceResponse`, or
             `list[BillingPriceResponse]` depending on `paginated`), or `async for` over every
-            `BillingPriceResponse` of every page.
+            `BillingPriceResponse` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, ServerError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST_PRICES,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-                "plan_id": plan_id,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_price(
         self,
@@ -230,28 +252,42 @@ class BillingResource(Resource):
     ) -> BillingPriceResponse:
         """Create a custom billing price.
 
+        Creates a custom price for a billing plan. Custom prices allow you to offer different
+        pricing to specific customers while maintaining the same plan structure.
+
         `POST /billing/prices` (operation `CreateBillingPrice`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            plan_id: body field `plan_id`; required.
-            amount: body field `amount`; required; `None` sends null.
-            currency: body field `currency`; Clerk's default is `"USD"`.
-            annual_monthly_amount: body field `annual_monthly_amount`; `None` sends null.
-            description: body field `description`.
-            supported_billing_periods: body field `supported_billing_periods`; known values:
-                `month`, `annual`, `both`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            plan_id: The ID of the plan this price belongs to. Required.
+            amount: The monthly amount in cents. Use `0` for a complimentary price. Positive
+                amounts must be at least $1 (100 cents). Required. `None` sends null.
+            currency: The currency code (e.g., "USD"). Defaults to USD. Clerk's default:
+                `"USD"`.
+            annual_monthly_amount: The monthly amount in cents when billed annually. Use `0` for
+                a complimentary price. Positive amounts must be at least $1 (100 cents). `None`
+                sends null.
+            description: An optional description for this custom price.
+            supported_billing_periods: Which billing periods this price supports. Inferred from
+                amounts if omitted. Known values: `month`, `annual`, `both`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `BillingPriceResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, ServerError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_PRICE,
@@ -266,14 +302,15 @@ class BillingResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     def list_subscription_items(
         self,
         *,
         paginated: bool | UnsetType = UNSET,
         limit: int | UnsetType = UNSET,
         offset: int | UnsetType = UNSET,
-        status: Literal["active", "ended", "past_due", "upcoming", "free_trial"] | str | UnsetType = UNSET,
+        status: Literal["active", "ended", "past_due", "upcoming", "free_trial"]
+        | str
+        | UnsetType = UNSET,
         payer_type: Literal["user", "org"] | str | UnsetType = UNSET,
         plan_id: str | UnsetType = UNSET,
         include_free: bool | UnsetType = UNSET,
@@ -284,32 +321,49 @@ class BillingResource(Resource):
     ) -> AsyncPager[CommerceSubscriptionItem]:
         """List all subscription items.
 
+        Returns a list of all subscription items for the instance. The subscription items are
+        returned sorted by creation date, with the newest appearing first. This includes
+        subscriptions for both users and organizations. Pagination is supported.
+
         `GET /billing/subscription_items` (operation `GetCommerceSubscriptionItemList`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            status: query parameter `status`; known values: `active`, `ended`, `past_due`,
-                `upcoming`, `free_trial`.
-            payer_type: query parameter `payer_type`; known values: `user`, `org`.
-            plan_id: query parameter `plan_id`.
-            include_free: query parameter `include_free`; Clerk's default is `false`.
-            query: query parameter `query`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            status: Filter subscription items by status. Known values: `active`, `ended`,
+                `past_due`, `upcoming`, `free_trial`.
+            payer_type: Filter subscription items by payer type. Known values: `user`, `org`.
+            plan_id: Filter subscription items by plan ID.
+            include_free: Whether to include free plan subscription items. Clerk's default:
+                `false`.
+            query: Search query to filter subscription items.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[CommerceSubscriptionItem]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `PaginatedCommerceSubscriptionItemResponse`, or
             `list[CommerceSubscriptionItem]` depending on `paginated`), or `async for` over
-            every `CommerceSubscriptionItem` of every page.
+            every `CommerceSubscriptionItem` of every page. The errors below arise on the await,
+            or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -327,7 +381,6 @@ class BillingResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def cancel_subscription_item(
         self,
         subscription_item_id: str,
@@ -339,32 +392,42 @@ class BillingResource(Resource):
     ) -> CommerceSubscriptionItem:
         """Cancel a subscription item.
 
+        Cancel a specific subscription item. The subscription item can be canceled immediately
+        or at the end of the current billing period.
+
         `DELETE /billing/subscription_items/{subscription_item_id}` (operation
         `CancelCommerceSubscriptionItem`).
 
         Args:
-            subscription_item_id: fills `{subscription_item_id}` in the path; must not be empty.
-            end_now: query parameter `end_now`; Clerk's default is `false`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subscription_item_id: The ID of the subscription item to cancel. Fills
+                `{subscription_item_id}` in the path; must not be empty.
+            end_now: Whether to cancel the subscription immediately (true) or at the end of the
+                current billing period (false, default) Clerk's default: `false`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceSubscriptionItem` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CANCEL_SUBSCRIPTION_ITEM,
             (subscription_item_id,),
-            query={
-                "end_now": end_now,
-            },
+            query={"end_now": end_now},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def extend_subscription_item_free_trial(
         self,
@@ -374,8 +437,14 @@ class BillingResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CommerceSubscriptionItem2:
+    ) -> CommerceSubscriptionItemWithPaymentSource:
         """Extend free trial for a subscription item.
+
+        Extends the free trial period for a specific subscription item to the specified
+        timestamp. The subscription item must be currently in a free trial period, and the plan
+        must support free trials. The timestamp must be in the future and not more than 365 days
+        from the end of the current trial period This operation is idempotent - repeated
+        requests with the same timestamp will not change the trial period.
 
         `POST /billing/subscription_items/{subscription_item_id}/extend_free_trial` (operation
         `ExtendBillingSubscriptionItemFreeTrial`).
@@ -383,28 +452,35 @@ class BillingResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            subscription_item_id: fills `{subscription_item_id}` in the path; must not be empty.
-            extend_to: body field `extend_to`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subscription_item_id: The ID of the subscription item to extend the free trial for.
+                Fills `{subscription_item_id}` in the path; must not be empty.
+            extend_to: RFC3339 timestamp to extend the free trial to. Must be in the future and
+                not more than 365 days from now. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `CommerceSubscriptionItem2` decoded from Clerk's answer.
+            `CommerceSubscriptionItemWithPaymentSource` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _EXTEND_SUBSCRIPTION_ITEM_FREE_TRIAL,
             (subscription_item_id,),
-            body={
-                "extend_to": extend_to,
-            },
+            body={"extend_to": extend_to},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_price_transition(
         self,
@@ -418,36 +494,45 @@ class BillingResource(Resource):
     ) -> CommercePriceTransitionResponse:
         """Create a price transition for a subscription item.
 
+        Creates a price transition for the specified subscription item. This may create an
+        upcoming subscription item or activate immediately depending on plan and payer rules.
+
         `POST /billing/subscription_items/{subscription_item_id}/price_transition` (operation
         `CreateBillingPriceTransition`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            subscription_item_id: fills `{subscription_item_id}` in the path; must not be empty.
-            from_price_id: body field `from_price_id`; required.
-            to_price_id: body field `to_price_id`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subscription_item_id: The ID of the subscription item to transition. Fills
+                `{subscription_item_id}` in the path; must not be empty.
+            from_price_id: The current price ID of the subscription item. Required.
+            to_price_id: The target price ID to transition to. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommercePriceTransitionResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, ServerError, UnprocessableEntityError: when Clerk answers
-                400, 401, 403, 404, 409, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_PRICE_TRANSITION,
             (subscription_item_id,),
-            body={
-                "from_price_id": from_price_id,
-                "to_price_id": to_price_id,
-            },
+            body={"from_price_id": from_price_id, "to_price_id": to_price_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def apply_subscription_item_discount(
         self,
@@ -460,34 +545,46 @@ class BillingResource(Resource):
     ) -> CommerceDiscountRedemptionResponse:
         """Apply a discount to a subscription item.
 
+        Applies an existing discount to a subscription item. Manual application is an override
+        path: self-serve distribution rules are not enforced. At most one active discount is
+        allowed per subscription item; applying a different discount replaces the currently
+        active one. Re-applying the same active discount returns a conflict.
+
         `POST /billing/subscription_items/{subscription_item_id}/discounts` (operation
         `ApplyBillingSubscriptionItemDiscount`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            subscription_item_id: fills `{subscription_item_id}` in the path; must not be empty.
-            discount_id: body field `discount_id`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subscription_item_id: The ID of the subscription item to apply the discount to.
+                Fills `{subscription_item_id}` in the path; must not be empty.
+            discount_id: The ID of the discount to apply to the subscription item. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceDiscountRedemptionResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, ServerError, UnprocessableEntityError: when Clerk answers
-                400, 401, 403, 404, 409, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _APPLY_SUBSCRIPTION_ITEM_DISCOUNT,
             (subscription_item_id,),
-            body={
-                "discount_id": discount_id,
-            },
+            body={"discount_id": discount_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def remove_subscription_item_discount(
         self,
@@ -500,29 +597,42 @@ class BillingResource(Resource):
     ) -> CommerceDiscountRedemptionResponse:
         """Remove a discount from a subscription item.
 
+        Removes the active discount from a subscription item. The discount_id must match the
+        subscription item's currently active discount.
+
         `DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}`
         (operation `RemoveBillingSubscriptionItemDiscount`).
 
         Args:
-            subscription_item_id: fills `{subscription_item_id}` in the path; must not be empty.
-            discount_id: fills `{discount_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subscription_item_id: The ID of the subscription item to remove the discount from.
+                Fills `{subscription_item_id}` in the path; must not be empty.
+            discount_id: The ID of the discount to remove. Fills `{discount_id}` in the path;
+                must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceDiscountRedemptionResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, ServerError, UnprocessableEntityError: when Clerk answers
-                400, 401, 403, 404, 409, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REMOVE_SUBSCRIPTION_ITEM_DISCOUNT,
             (subscription_item_id, discount_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list_statements(
         self,
@@ -536,38 +646,49 @@ class BillingResource(Resource):
     ) -> AsyncPager[BillingStatement]:
         """List all billing statements.
 
+        Returns a list of all billing statements for the instance. The statements are returned
+        sorted by creation date, with the newest statements appearing first. Pagination is
+        supported.
+
         `GET /billing/statements` (operation `GetBillingStatementList`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[BillingStatement]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `PaginatedBillingStatementResponse`, or
             `list[BillingStatement]` depending on `paginated`), or `async for` over every
-            `BillingStatement` of every page.
+            `BillingStatement` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST_STATEMENTS,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_statement(
         self,
@@ -579,27 +700,36 @@ class BillingResource(Resource):
     ) -> BillingStatement:
         """Retrieve a billing statement.
 
+        Retrieves the details of a billing statement.
+
         `GET /billing/statements/{statementID}` (operation `GetBillingStatement`).
 
         Args:
-            statement_id: fills `{statementID}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            statement_id: The ID of the statement to retrieve. Fills `{statementID}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `BillingStatement` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, ServerError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_STATEMENT,
             (statement_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def get_statement_payment_attempts(
         self,
@@ -614,38 +744,51 @@ class BillingResource(Resource):
     ) -> AsyncPager[BillingPaymentAttempt]:
         """List payment attempts for a billing statement.
 
+        Returns a list of all payment attempts for a specific billing statement. The payment
+        attempts are returned sorted by creation date, with the newest payment attempts
+        appearing first. Pagination is supported.
+
         `GET /billing/statements/{statementID}/payment_attempts` (operation
         `GetBillingStatementPaymentAttempts`).
 
         Args:
-            statement_id: fills `{statementID}` in the path; must not be empty.
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            statement_id: The ID of the statement to retrieve payment attempts for. Fills
+                `{statementID}` in the path; must not be empty.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[BillingPaymentAttempt]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `PaginatedBillingPaymentAttemptResponse`, or
             `list[BillingPaymentAttempt]` depending on `paginated`), or `async for` over every
-            `BillingPaymentAttempt` of every page.
+            `BillingPaymentAttempt` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, ServerError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 404, 422, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _GET_STATEMENT_PAYMENT_ATTEMPTS,
             (statement_id,),
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

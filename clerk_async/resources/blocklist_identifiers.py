@@ -19,10 +19,7 @@ __all__ = ["BlocklistIdentifiersResource"]
 
 
 _LIST = Operation(
-    "blocklist_identifiers.list",
-    "GET",
-    "/blocklist_identifiers",
-    response=BlocklistIdentifiers,
+    "blocklist_identifiers.list", "GET", "/blocklist_identifiers", response=BlocklistIdentifiers
 )
 _CREATE = Operation(
     "blocklist_identifiers.create",
@@ -51,24 +48,30 @@ class BlocklistIdentifiersResource(Resource):
     ) -> BlocklistIdentifiers:
         """List all identifiers on the block-list.
 
+        Get a list of all identifiers which are not allowed to access an instance
+
         `GET /blocklist_identifiers` (operation `ListBlocklistIdentifiers`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `BlocklistIdentifiers` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, ClerkAPIError: when Clerk answers 401, 402 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LIST,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -80,28 +83,34 @@ class BlocklistIdentifiersResource(Resource):
     ) -> BlocklistIdentifier:
         """Add identifier to the block-list.
 
+        Create an identifier that is blocked from accessing an instance
+
         `POST /blocklist_identifiers` (operation `CreateBlocklistIdentifier`).
 
         Args:
-            identifier: body field `identifier`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            identifier: The identifier to be added in the block-list. This can be an email
+                address, a phone number, or a web3 wallet. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `BlocklistIdentifier` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "identifier": identifier,
-            },
+            body={"identifier": identifier},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -113,18 +122,27 @@ class BlocklistIdentifiersResource(Resource):
     ) -> DeletedObject:
         """Delete identifier from block-list.
 
+        Delete an identifier from the instance block-list
+
         `DELETE /blocklist_identifiers/{identifier_id}` (operation `DeleteBlocklistIdentifier`).
 
         Args:
-            identifier_id: fills `{identifier_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            identifier_id: The ID of the identifier to delete from the block-list. Fills
+                `{identifier_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError: when Clerk answers 402, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation, either
@@ -35,6 +36,7 @@ _GET = Operation("clients.get", "GET", "/clients/{client_id}", response=Client)
 class ClientsResource(Resource):
     """Operations on `clerk.clients`."""
 
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     def list(
         self,
         *,
@@ -47,40 +49,51 @@ class ClientsResource(Resource):
     ) -> AsyncPager[Client]:
         """List all clients.
 
+        Returns a list of all clients. The clients are returned sorted by creation date, with
+        the newest clients appearing first. Warning: the endpoint is being deprecated and will
+        be removed in future versions.
+
         `GET /clients` (operation `GetClientList`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Client]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[Client]`, or `Paginated[Client]` depending on `paginated`),
-            or `async for` over every `Client` of every page.
+            or `async for` over every `Client` of every page. The errors below arise on the
+            await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 410, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 410.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify(
         self,
@@ -92,28 +105,33 @@ class ClientsResource(Resource):
     ) -> Client:
         """Verify a client.
 
+        Verifies the client in the provided token
+
         `POST /clients/verify` (operation `VerifyClient`).
 
         Args:
-            token: body field `token`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            token: A JWT that represents the active client. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Client` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY,
-            body={
-                "token": token,
-            },
+            body={"token": token},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get(
         self,
@@ -125,19 +143,27 @@ class ClientsResource(Resource):
     ) -> Client:
         """Get a client.
 
+        Returns the details of a client.
+
         `GET /clients/{client_id}` (operation `GetClient`).
 
         Args:
-            client_id: fills `{client_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            client_id: Client ID. Fills `{client_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Client` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,

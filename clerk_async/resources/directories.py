@@ -19,7 +19,6 @@ from ..models.directories import (
     CreateDirectoryGroupRoleMapping,
     Directory,
     DirectoryGroupRoleMapping,
-    DirectoryGroupRoleMapping2,
     DirectoryGroupRoleMappingList,
     DirectoryList,
     ReplaceDirectoryGroupRoleMappingsMapping,
@@ -33,17 +32,10 @@ _LIST = Operation("directories.list", "GET", "/directories", response=DirectoryL
 _CREATE = Operation("directories.create", "POST", "/directories", response=Directory, body="json")
 _GET = Operation("directories.get", "GET", "/directories/{directory_id}", response=Directory)
 _UPDATE = Operation(
-    "directories.update",
-    "PATCH",
-    "/directories/{directory_id}",
-    response=Directory,
-    body="json",
+    "directories.update", "PATCH", "/directories/{directory_id}", response=Directory, body="json"
 )
 _DELETE = Operation(
-    "directories.delete",
-    "DELETE",
-    "/directories/{directory_id}",
-    response=DeletedObject,
+    "directories.delete", "DELETE", "/directories/{directory_id}", response=DeletedObject
 )
 _ROTATE_API_KEY = Operation(
     "directories.rotate_api_key",
@@ -77,7 +69,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
     "directories.delete_group_role_mapping",
     "DELETE",
     "/directories/{directory_id}/group_role_mappings/{mapping_id}",
-    response=DirectoryGroupRoleMapping2,
+    response=DeletedObject,
 )
 
 
@@ -95,35 +87,42 @@ class DirectoriesResource(Resource):
     ) -> AsyncPager[Directory]:
         """List all directories.
 
+        Returns a list of all directories for the instance.
+
         `GET /directories` (operation `ListDirectories`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Directory]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `DirectoryList`), or `async for` over every `Directory` of every
+            page. The errors below arise on the await, or where iteration reaches the failing
             page.
 
         Raises:
-            AuthenticationError, PermissionDeniedError: when Clerk answers 401, 403 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -131,30 +130,41 @@ class DirectoriesResource(Resource):
         enterprise_connection_id: str,
         provider: str,
         name: str | UnsetType = UNSET,
-        group_role_mappings: Sequence[CreateDirectoryGroupRoleMapping | Mapping[str, Any]] | UnsetType = UNSET,
+        group_role_mappings: Sequence[CreateDirectoryGroupRoleMapping | Mapping[str, Any]]
+        | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Directory:
         """Create a directory.
 
+        Create a new directory for the instance.
+
         `POST /directories` (operation `CreateDirectory`).
 
         Args:
-            enterprise_connection_id: body field `enterprise_connection_id`; required.
-            provider: body field `provider`; required.
-            name: body field `name`.
-            group_role_mappings: body field `group_role_mappings`; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection to associate with this
+                directory. Required.
+            provider: The identity provider for this directory. Required.
+            name: A human-friendly name for the directory.
+            group_role_mappings: Optional directory group to organization role mappings to
+                create with the directory.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Directory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -167,7 +177,6 @@ class DirectoriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         directory_id: str,
@@ -178,26 +187,34 @@ class DirectoriesResource(Resource):
     ) -> Directory:
         """Retrieve a directory.
 
+        Returns the details of a directory.
+
         `GET /directories/{directory_id}` (operation `GetDirectory`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory to retrieve. Fills `{directory_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Directory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -214,25 +231,37 @@ class DirectoriesResource(Resource):
     ) -> Directory:
         """Update a directory.
 
+        Updates a directory.
+
         `PATCH /directories/{directory_id}` (operation `UpdateDirectory`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            name: body field `name`.
-            enabled: body field `enabled`.
-            provider: body field `provider`.
-            attribute_mapping: body field `attribute_mapping`.
-            group_role_mapping_enabled: body field `group_role_mapping_enabled`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory to update. Fills `{directory_id}` in the path;
+                must not be empty.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-directory-path entries to merge into the directory's
+                attribute mapping. Set a key to `null` to remove it from the mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Directory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -247,7 +276,6 @@ class DirectoriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         directory_id: str,
@@ -258,26 +286,35 @@ class DirectoriesResource(Resource):
     ) -> DeletedObject:
         """Delete a directory.
 
+        Deletes a directory and stops provisioning for it. Provisioning requests authenticated
+        with the directory's API key are rejected afterwards.
+
         `DELETE /directories/{directory_id}` (operation `DeleteDirectory`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory to delete. Fills `{directory_id}` in the path;
+                must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def rotate_api_key(
         self,
@@ -289,26 +326,37 @@ class DirectoriesResource(Resource):
     ) -> Directory:
         """Rotate a directory's API key.
 
+        Generates a new API key for the directory and returns it in the `api_key` field. This is
+        the only way to obtain the key after creation, so make sure to update it in your
+        identity provider. The previous key remains valid for a short grace period before it
+        expires.
+
         `POST /directories/{directory_id}/rotate_api_key` (operation `RotateDirectoryAPIKey`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory whose API key to rotate. Fills
+                `{directory_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Directory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ROTATE_API_KEY,
             (directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def list_group_role_mappings(
         self,
@@ -320,27 +368,36 @@ class DirectoriesResource(Resource):
     ) -> DirectoryGroupRoleMappingList:
         """List directory group role mappings.
 
+        Returns the list of directory group to organization role mappings for a directory,
+        ordered by precedence.
+
         `GET /directories/{directory_id}/group_role_mappings` (operation
         `ListDirectoryGroupRoleMappings`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory. Fills `{directory_id}` in the path; must not
+                be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DirectoryGroupRoleMappingList` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LIST_GROUP_ROLE_MAPPINGS,
             (directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_group_role_mapping(
         self,
@@ -356,27 +413,43 @@ class DirectoriesResource(Resource):
     ) -> DirectoryGroupRoleMapping:
         """Create a directory group role mapping.
 
+        Creates a new directory group to organization role mapping for a directory. Group role
+        mapping must be enabled on the directory.
+
         `POST /directories/{directory_id}/group_role_mappings` (operation
         `CreateDirectoryGroupRoleMapping`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            role_id: body field `role_id`; required.
-            directory_group_id: body field `directory_group_id`.
-            scim_group_id: body field `scim_group_id`.
-            precedence: body field `precedence`; at least 1.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory. Fills `{directory_id}` in the path; must not
+                be empty.
+            role_id: The ID of the organization role to assign to members of the group.
+                Required.
+            directory_group_id: The group ID from the identity provider. Exactly one of
+                `directory_group_id` or `scim_group_id` is required.
+            scim_group_id: The legacy name for `directory_group_id`. Send either one, or both
+                with the same value; sending both with different values is rejected.
+            precedence: The precedence for this mapping. Lower values take priority when a user
+                belongs to multiple mapped groups. If omitted, the mapping is appended with the
+                next-highest precedence. At least 1.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DirectoryGroupRoleMapping` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_GROUP_ROLE_MAPPING,
@@ -390,7 +463,6 @@ class DirectoriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def replace_group_role_mappings(
         self,
         directory_id: str,
@@ -402,34 +474,45 @@ class DirectoriesResource(Resource):
     ) -> DirectoryGroupRoleMappingList:
         """Replace directory group role mappings.
 
+        Replaces the entire set of directory group role mappings for a directory. The position
+        of each item in the `mappings` array determines its precedence (the first item gets
+        precedence 1). Passing an empty array removes all mappings. Group role mapping must be
+        enabled on the directory.
+
         `PUT /directories/{directory_id}/group_role_mappings` (operation
         `ReplaceDirectoryGroupRoleMappings`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            mappings: body field `mappings`; required; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory. Fills `{directory_id}` in the path; must not
+                be empty.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed). An
+                empty array clears all mappings. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DirectoryGroupRoleMappingList` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_GROUP_ROLE_MAPPINGS,
             (directory_id,),
-            body={
-                "mappings": mappings,
-            },
+            body={"mappings": mappings},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_group_role_mapping(
         self,
@@ -439,24 +522,36 @@ class DirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DirectoryGroupRoleMapping2:
+    ) -> DeletedObject:
         """Delete a directory group role mapping.
+
+        Deletes a single directory group role mapping. Group role mapping must be enabled on the
+        directory.
 
         `DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}` (operation
         `DeleteDirectoryGroupRoleMapping`).
 
         Args:
-            directory_id: fills `{directory_id}` in the path; must not be empty.
-            mapping_id: fills `{mapping_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            directory_id: The ID of the directory. Fills `{directory_id}` in the path; must not
+                be empty.
+            mapping_id: The ID of the directory group role mapping to delete. Fills
+                `{mapping_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `DirectoryGroupRoleMapping2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_GROUP_ROLE_MAPPING,

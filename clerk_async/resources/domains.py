@@ -24,12 +24,7 @@ _LIST = Operation("domains.list", "GET", "/domains", response=Domains)
 _ADD = Operation("domains.add", "POST", "/domains", response=Domain, body="json")
 _DELETE = Operation("domains.delete", "DELETE", "/domains/{domain_id}", response=DeletedObject)
 _UPDATE = Operation(
-    "domains.update",
-    "PATCH",
-    "/domains/{domain_id}",
-    response=Domain,
-    body="json",
-    empty_body=True,
+    "domains.update", "PATCH", "/domains/{domain_id}", response=Domain, body="json", empty_body=True
 )
 
 
@@ -45,22 +40,31 @@ class DomainsResource(Resource):
     ) -> Domains:
         """List all instance domains.
 
+        Use this endpoint to get a list of all domains for an instance. The response will
+        contain the primary domain for the instance and any satellite domains. Each domain in
+        the response contains information about the URLs where Clerk operates and the required
+        CNAME targets.
+
         `GET /domains` (operation `ListDomains`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Domains` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LIST,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def add(
         self,
@@ -74,32 +78,43 @@ class DomainsResource(Resource):
     ) -> Domain:
         """Add a domain.
 
+        Add a new domain for your instance. Useful in the case of multi-domain instances, allows
+        adding satellite domains to an instance. The new domain must have a `name`. The domain
+        name can contain the port for development instances, like `localhost:3000`. At the
+        moment, instances can have only one primary domain, so the `is_satellite` parameter must
+        be set to `true`. If you're planning to configure the new satellite domain to run behind
+        a proxy, pass the `proxy_url` parameter accordingly.
+
         `POST /domains` (operation `AddDomain`).
 
         Args:
-            name: body field `name`; required.
-            is_satellite: body field `is_satellite`; required.
-            proxy_url: body field `proxy_url`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The new domain name. Can contain the port for development instances. Required.
+            is_satellite: Marks the new domain as satellite. Only `true` is accepted at the
+                moment. Required.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. Applicable only to production instances. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Domain` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ADD,
-            body={
-                "name": name,
-                "is_satellite": is_satellite,
-                "proxy_url": proxy_url,
-            },
+            body={"name": name, "is_satellite": is_satellite, "proxy_url": proxy_url},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -111,26 +126,34 @@ class DomainsResource(Resource):
     ) -> DeletedObject:
         """Delete a satellite domain.
 
+        Deletes a satellite domain for the instance. It is currently not possible to delete the
+        instance's primary domain.
+
         `DELETE /domains/{domain_id}` (operation `DeleteDomain`).
 
         Args:
-            domain_id: fills `{domain_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            domain_id: The ID of the domain that will be deleted. Must be a satellite domain.
+                Fills `{domain_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (domain_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -145,32 +168,50 @@ class DomainsResource(Resource):
     ) -> Domain:
         """Update a domain.
 
+        The `proxy_url` can be updated only for production instances. Update one of the
+        instance's domains. Both primary and satellite domains can be updated. If you choose to
+        use Clerk via proxy, use this endpoint to specify the `proxy_url`. Whenever you decide
+        you'd rather switch to DNS setup for Clerk, simply set `proxy_url` to `null` for the
+        domain. When you update a production instance's primary domain name, you have to make
+        sure that you've completed all the necessary setup steps for DNS and emails to work.
+        Expect downtime otherwise. Updating a primary domain's name will also update the
+        instance's home origin, affecting the default application paths.
+
         `PATCH /domains/{domain_id}` (operation `UpdateDomain`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            domain_id: fills `{domain_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            proxy_url: body field `proxy_url`; `None` sends null.
-            is_secondary: body field `is_secondary`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            domain_id: The ID of the domain that will be updated. Fills `{domain_id}` in the
+                path; must not be empty.
+            name: The new domain name. For development instances, can contain the port, i.e
+                `myhostname:3000`. For production instances, must be a valid FQDN, i.e
+                `mysite.com`. Cannot contain protocol scheme. `None` sends null.
+            proxy_url: The full URL of the proxy that will forward requests to Clerk's Frontend
+                API. Can only be updated for production instances. `None` sends null.
+            is_secondary: Whether this is a domain for a secondary app, meaning that any
+                subdomain provided is significant and will be stored as part of the domain. This
+                is useful for supporting multiple apps (one primary and multiple secondaries) on
+                the same root domain (eTLD+1). `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Domain` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
-                404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (domain_id,),
-            body={
-                "name": name,
-                "proxy_url": proxy_url,
-                "is_secondary": is_secondary,
-            },
+            body={"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

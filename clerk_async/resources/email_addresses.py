@@ -20,17 +20,10 @@ __all__ = ["EmailAddressesResource"]
 
 
 _CREATE = Operation(
-    "email_addresses.create",
-    "POST",
-    "/email_addresses",
-    response=EmailAddress,
-    body="json",
+    "email_addresses.create", "POST", "/email_addresses", response=EmailAddress, body="json"
 )
 _GET = Operation(
-    "email_addresses.get",
-    "GET",
-    "/email_addresses/{email_address_id}",
-    response=EmailAddress,
+    "email_addresses.get", "GET", "/email_addresses/{email_address_id}", response=EmailAddress
 )
 _DELETE = Operation(
     "email_addresses.delete",
@@ -86,26 +79,40 @@ class EmailAddressesResource(Resource):
     ) -> EmailAddress:
         """Create an email address.
 
+        Create a new email address
+
         `POST /email_addresses` (operation `CreateEmailAddress`).
 
         Args:
-            user_id: body field `user_id`; required.
-            email_address: body field `email_address`; required.
-            verified: body field `verified`; `None` sends null.
-            primary: body field `primary`; `None` sends null.
-            notify_primary_email_address_changed: body field
-                `notify_primary_email_address_changed`; Clerk's default is `false`; `None` sends
+            user_id: The ID representing the user. Required.
+            email_address: The new email address. Must adhere to the RFC 5322 specification for
+                email address format. Required.
+            verified: When created, the email address will be marked as verified. `None` sends
                 null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            primary: Create this email address as the primary email address for the user.
+                Default: false, unless it is the first email address. `None` sends null.
+            notify_primary_email_address_changed: If set to `true` and the email address is
+                created as the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent. Clerk's default:
+                `false`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EmailAddress` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, UnprocessableEntityError: when Clerk answers 400, 401,
-                403, 404, 409, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -119,7 +126,6 @@ class EmailAddressesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         email_address_id: str,
@@ -130,26 +136,35 @@ class EmailAddressesResource(Resource):
     ) -> EmailAddress:
         """Retrieve an email address.
 
+        Returns the details of an email address.
+
         `GET /email_addresses/{email_address_id}` (operation `GetEmailAddress`).
 
         Args:
-            email_address_id: fills `{email_address_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address_id: The ID of the email address to retrieve. Fills
+                `{email_address_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EmailAddress` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (email_address_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -161,27 +176,36 @@ class EmailAddressesResource(Resource):
     ) -> DeletedObject:
         """Delete an email address.
 
+        Delete the email address with the given ID
+
         `DELETE /email_addresses/{email_address_id}` (operation `DeleteEmailAddress`).
 
         Args:
-            email_address_id: fills `{email_address_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address_id: The ID of the email address to delete. Fills `{email_address_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError: when Clerk answers 400, 401, 403, 404, 409 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (email_address_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -196,25 +220,37 @@ class EmailAddressesResource(Resource):
     ) -> EmailAddress:
         """Update an email address.
 
+        Updates an email address.
+
         `PATCH /email_addresses/{email_address_id}` (operation `UpdateEmailAddress`).
 
         Args:
-            email_address_id: fills `{email_address_id}` in the path; must not be empty.
-            verified: body field `verified`; `None` sends null.
-            primary: body field `primary`; `None` sends null.
-            notify_primary_email_address_changed: body field
-                `notify_primary_email_address_changed`; Clerk's default is `false`; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address_id: The ID of the email address to update. Fills `{email_address_id}`
+                in the path; must not be empty.
+            verified: The email address will be marked as verified. `None` sends null.
+            primary: Set this email address as the primary email address for the user. `None`
+                sends null.
+            notify_primary_email_address_changed: If set to `true` and this update makes the
+                email address the user's new primary, the previous primary email address is
+                notified of the change. By default, no notification is sent. Clerk's default:
+                `false`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EmailAddress` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError: when Clerk answers 400, 401, 403, 404, 409 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -227,7 +263,6 @@ class EmailAddressesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def prepare_verification(
         self,
         email_address_id: str,
@@ -238,28 +273,39 @@ class EmailAddressesResource(Resource):
     ) -> VerificationResponse:
         """Send a verification code to an email address.
 
+        Sends a one-time code to the given email address so that a backend can verify the user
+        controls it (for example, in a custom, backend-driven sign-in flow). The code is tracked
+        on its own verification; confirm it with attempt_verification.
+
         `POST /email_addresses/{email_address_id}/prepare_verification` (operation
         `PrepareEmailAddressVerification`).
 
         Args:
-            email_address_id: fills `{email_address_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address_id: The ID of the email address to send the verification code to.
+                Fills `{email_address_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerificationResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError: when Clerk answers 400, 401, 403, 404, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _PREPARE_VERIFICATION,
             (email_address_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def attempt_verification(
         self,
@@ -273,43 +319,61 @@ class EmailAddressesResource(Resource):
     ) -> VerificationResponse:
         """Verify a code sent to an email address.
 
+        Checks a one-time code against the verification identified by verification_id, and
+        returns the verification with its updated status (`verified`, `unverified`, `expired`,
+        or `failed`) and attempt count, so a backend driving its own frontend can react on every
+        attempt — an incorrect or expired code is reported through the status, not as an error.
+        Resubmitting a verification whose code was already accepted is rejected with a
+        `verification_already_verified` error. If the code is correct and the email address is
+        not already verified, it is also marked as verified as a side effect (just as it would
+        be in a frontend verification flow); an already verified email address is left
+        unchanged. It never creates a session; to sign the user in afterwards, mint a sign-in
+        token.
+
         `POST /email_addresses/{email_address_id}/attempt_verification` (operation
         `AttemptEmailAddressVerification`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            email_address_id: fills `{email_address_id}` in the path; must not be empty.
-            verification_id: body field `verification_id`; required.
-            code: body field `code`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address_id: The ID of the email address whose code is being verified. Fills
+                `{email_address_id}` in the path; must not be empty.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification. Required.
+            code: The verification code that was sent to the email address. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerificationResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError: when Clerk answers 400, 401, 403, 404, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ATTEMPT_VERIFICATION,
             (email_address_id,),
-            body={
-                "verification_id": verification_id,
-                "code": code,
-            },
+            body={"verification_id": verification_id, "code": code},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_for_user(
         self,
         user_id: str,
         *,
         email_address: str,
-        identification_status: Literal["verified", "reserved", "unverified"] | str | UnsetType = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"]
+        | str
+        | UnsetType = UNSET,
         notify_primary_email_address_changed: bool | UnsetType | None = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
@@ -317,28 +381,61 @@ class EmailAddressesResource(Resource):
     ) -> EmailAddress:
         """Replace a user's email address.
 
+        Replaces all of the user's email addresses with a single primary email address. By
+        default the new email address is created verified, with the admin verification strategy.
+        When `identification_status` is `reserved` it is created reserved instead: unverified
+        but usable for sign-in and locked so no other user can claim it. When it is `unverified`
+        the address is neither usable for sign-in nor locked. Any existing email addresses are
+        deleted. If an existing email address is linked to a connected account, the request is
+        rejected; remove the connected account first.
+
+        Warning: `identification_status: unverified` can lock the user out of their account. An
+        unverified email address cannot be used to sign in, so if the user has no other verified
+        or reserved identifier, deleting their existing email addresses leaves them unable to
+        authenticate — and unable to verify the new address, since that requires signing in.
+        Recovery then requires another admin API call.
+
         `PUT /users/{user_id}/email_address` (operation `ReplaceUserEmailAddress`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            email_address: body field `email_address`; required.
-            identification_status: body field `identification_status`; known values: `verified`,
-                `reserved`, `unverified`; Clerk's default is `"verified"`.
-            notify_primary_email_address_changed: body field
-                `notify_primary_email_address_changed`; Clerk's default is `false`; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose email address to replace. Fills `{user_id}` in the
+                path; must not be empty.
+            email_address: The new email address. Must adhere to the RFC 5322 specification for
+                email address format. Required.
+            identification_status: Controls the status of the replacement email address.
+                Defaults to `verified`. Set to `reserved` to create it reserved (unverified but
+                usable for sign-in and locked so no other user can claim it), or to `unverified`
+                to create it neither usable for sign-in nor locked. Warning: `unverified` can
+                lock the user out of their account. An unverified email address cannot be used
+                to sign in, so if the user has no other verified or reserved identifier, they
+                will be unable to authenticate and unable to verify this address. Prefer
+                `reserved` unless you specifically need the address left unclaimed — for example
+                so that another user can also hold it until one of them verifies it. Known
+                values: `verified`, `reserved`, `unverified`. Clerk's default: `"verified"`.
+            notify_primary_email_address_changed: If set to `true`, the user's previous primary
+                email address is notified that the primary email address has changed. No
+                notification is sent when the replacement is the user's current primary email
+                address. By default, no notification is sent. Clerk's default: `false`. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EmailAddress` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_FOR_USER,

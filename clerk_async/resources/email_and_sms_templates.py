@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation
@@ -32,6 +33,7 @@ _UPSERT = Operation(
 class EmailAndSMSTemplatesResource(Resource):
     """Operations on `clerk.email_and_sms_templates`."""
 
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def upsert(
         self,
         template_type: Literal["email", "sms"] | str,
@@ -50,31 +52,50 @@ class EmailAndSMSTemplatesResource(Resource):
     ) -> Template:
         """Update a template for a given type and slug.
 
+        Updates the existing template of the given type and slug
+
         `PUT /templates/{template_type}/{slug}` (operation `UpsertTemplate`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            slug: fills `{slug}` in the path; must not be empty.
-            name: body field `name`.
-            subject: body field `subject`; `None` sends null.
-            markup: body field `markup`; `None` sends null.
-            body: body field `body`.
-            delivered_by_clerk: body field `delivered_by_clerk`; `None` sends null.
-            from_email_name: body field `from_email_name`.
-            reply_to_email_name: body field `reply_to_email_name`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of template to update. Fills `{template_type}` in the path;
+                must not be empty.
+            slug: The slug of the template to update. Fills `{slug}` in the path; must not be
+                empty.
+            name: The user-friendly name of the template.
+            subject: The email subject. Applicable only to email templates. `None` sends null.
+            markup: The editor markup used to generate the body of the template. `None` sends
+                null.
+            body: The template body before variable interpolation.
+            delivered_by_clerk: Whether Clerk should deliver emails or SMS messages based on the
+                current template. `None` sends null.
+            from_email_name: The local part of the From email address that will be used for
+                emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            reply_to_email_name: The local part of the Reply To email address that will be used
+                for emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Template` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError,
-                PermissionDeniedError, RateLimitError, UnprocessableEntityError: when Clerk
-                answers 400, 401, 402, 403, 404, 422, 423, 429 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402 or 423.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            RateLimitError: Clerk answers 429.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPSERT,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation, either
@@ -55,6 +56,7 @@ _TOGGLE_TEMPLATE_DELIVERY = Operation(
 class EmailSMSTemplatesResource(Resource):
     """Operations on `clerk.email_sms_templates`."""
 
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     def list(
         self,
         template_type: Literal["email", "sms"] | str,
@@ -68,43 +70,53 @@ class EmailSMSTemplatesResource(Resource):
     ) -> AsyncPager[Template]:
         """List all templates.
 
+        Returns a list of all templates. The templates are returned sorted by position.
+
         `GET /templates/{template_type}` (operation `GetTemplateList`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of templates to list (email or SMS) Fills `{template_type}`
+                in the path; must not be empty.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Template]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[Template]`, or `Paginated[Template]` depending on
-            `paginated`), or `async for` over every `Template` of every page.
+            `paginated`), or `async for` over every `Template` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers
-                400, 401, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
             (template_type,),
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def get(
         self,
         template_type: Literal["email", "sms"] | str,
@@ -116,23 +128,33 @@ class EmailSMSTemplatesResource(Resource):
     ) -> Template:
         """Retrieve a template.
 
+        Returns the details of a template
+
         `GET /templates/{template_type}/{slug}` (operation `GetTemplate`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            slug: fills `{slug}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of templates to retrieve (email or SMS) Fills
+                `{template_type}` in the path; must not be empty.
+            slug: The slug (i.e. machine-friendly name) of the template to retrieve. Fills
+                `{slug}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Template` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
@@ -140,7 +162,7 @@ class EmailSMSTemplatesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def revert(
         self,
         template_type: Literal["email", "sms"] | str,
@@ -152,23 +174,34 @@ class EmailSMSTemplatesResource(Resource):
     ) -> Template:
         """Revert a template.
 
+        Reverts an updated template to its default state
+
         `POST /templates/{template_type}/{slug}/revert` (operation `RevertTemplate`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            slug: fills `{slug}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of template to revert. Fills `{template_type}` in the path;
+                must not be empty.
+            slug: The slug of the template to revert. Fills `{slug}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Template` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError: when Clerk
-                answers 400, 401, 402, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVERT,
@@ -176,7 +209,7 @@ class EmailSMSTemplatesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def toggle_template_delivery(
         self,
         template_type: Literal["email", "sms"] | str,
@@ -189,31 +222,44 @@ class EmailSMSTemplatesResource(Resource):
     ) -> Template:
         """Toggle the delivery by Clerk for a template of a given type and slug.
 
+        Toggles the delivery by Clerk for a template of a given type and slug. If disabled,
+        Clerk will not deliver the resulting email or SMS. The app developer will need to listen
+        to the `email.created` or `sms.created` webhooks in order to handle delivery themselves.
+
         `POST /templates/{template_type}/{slug}/toggle_delivery` (operation
         `ToggleTemplateDelivery`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            slug: fills `{slug}` in the path; must not be empty.
-            delivered_by_clerk: body field `delivered_by_clerk`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of template to toggle delivery for. Fills `{template_type}`
+                in the path; must not be empty.
+            slug: The slug of the template for which to toggle delivery. Fills `{slug}` in the
+                path; must not be empty.
+            delivered_by_clerk: Whether Clerk should deliver emails or SMS messages based on the
+                current template.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Template` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError, RateLimitError:
-                when Clerk answers 400, 401, 404, 423, 429 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkAPIError: Clerk answers 423.
+            RateLimitError: Clerk answers 429.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _TOGGLE_TEMPLATE_DELIVERY,
             (template_type, slug),
-            body={
-                "delivered_by_clerk": delivered_by_clerk,
-            },
+            body={"delivered_by_clerk": delivered_by_clerk},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -34,10 +34,7 @@ __all__ = ["EnterpriseConnectionsResource"]
 
 
 _LIST = Operation(
-    "enterprise_connections.list",
-    "GET",
-    "/enterprise_connections",
-    response=EnterpriseConnections,
+    "enterprise_connections.list", "GET", "/enterprise_connections", response=EnterpriseConnections
 )
 _CREATE = Operation(
     "enterprise_connections.create",
@@ -96,26 +93,41 @@ class EnterpriseConnectionsResource(Resource):
     ) -> AsyncPager[EnterpriseConnection]:
         """List enterprise connections.
 
+        Returns the list of enterprise connections for the instance. Results can be paginated
+        using the optional `limit` and `offset` query parameters.
+
         `GET /enterprise_connections` (operation `ListEnterpriseConnections`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            organization_id: query parameter `organization_id`.
-            active: query parameter `active`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            organization_id: Filter enterprise connections by organization ID.
+            active: Filter by active status. If true, only active connections are returned. If
+                false, only inactive connections are returned. If omitted, all connections are
+                returned.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[EnterpriseConnection]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `EnterpriseConnections`), or `async for` over every
-            `EnterpriseConnection` of every page.
+            `EnterpriseConnection` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            ClerkAPIError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                402, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -129,50 +141,80 @@ class EnterpriseConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def create(
         self,
         *,
         name: str,
-        provider: Literal["saml_custom", "saml_okta", "saml_google", "saml_microsoft", "oidc_custom", "oidc_github_enterprise", "oidc_gitlab"] | str,
+        provider: Literal[
+            "saml_custom",
+            "saml_okta",
+            "saml_google",
+            "saml_microsoft",
+            "oidc_custom",
+            "oidc_github_enterprise",
+            "oidc_gitlab",
+        ]
+        | str,
         domains: builtins.list[str],
         organization_id: str | UnsetType | None = UNSET,
         allow_organization_account_linking: bool | UnsetType | None = UNSET,
         active: bool | UnsetType | None = UNSET,
         saml: CreateEnterpriseConnectionSAML | Mapping[str, Any] | UnsetType | None = UNSET,
         oidc: CreateEnterpriseConnectionOidc | Mapping[str, Any] | UnsetType | None = UNSET,
-        custom_attributes: Sequence[CreateEnterpriseConnectionCustomAttribute | Mapping[str, Any]] | UnsetType = UNSET,
+        custom_attributes: Sequence[CreateEnterpriseConnectionCustomAttribute | Mapping[str, Any]]
+        | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> EnterpriseConnection:
         """Create an enterprise connection.
 
+        Create a new enterprise connection.
+
         `POST /enterprise_connections` (operation `CreateEnterpriseConnection`).
 
         Args:
-            name: body field `name`; required.
-            provider: body field `provider`; required; known values: `saml_custom`, `saml_okta`,
-                `saml_google`, `saml_microsoft`, `oidc_custom`, `oidc_github_enterprise`,
-                `oidc_gitlab`.
-            domains: body field `domains`; required; a list.
-            organization_id: body field `organization_id`; `None` sends null.
-            allow_organization_account_linking: body field `allow_organization_account_linking`;
+            name: The display name of the connection. Required.
+            provider: The identity provider (e.g. saml_custom, oidc_custom,
+                oidc_github_enterprise, oidc_gitlab) Required. Known values: `saml_custom`,
+                `saml_okta`, `saml_google`, `saml_microsoft`, `oidc_custom`,
+                `oidc_github_enterprise`, `oidc_gitlab`.
+            domains: Domains associated with the enterprise connection (required; at least one).
+                Values are normalized to lowercase. Each domain must be a valid fully qualified
+                domain name. Required.
+            organization_id: Organization ID when the connection is linked to an organization.
                 `None` sends null.
-            active: body field `active`; `None` sends null.
-            saml: body field `saml`; `None` sends null.
-            oidc: body field `oidc`; `None` sends null.
-            custom_attributes: body field `custom_attributes`; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            allow_organization_account_linking: Whether this connection supports account linking
+                via organization membership. `None` sends null.
+            active: Whether the enterprise connection is active. When true, IdP metadata must be
+                provided via the `saml` object. `None` sends null.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML (e.g. provider is saml_custom). Use this to set IdP
+                configuration, attribute mapping, and other SAML-specific settings at creation
+                time. `None` sends null.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. provider is oidc_custom, oidc_github_enterprise, or
+                oidc_gitlab). `None` sends null.
+            custom_attributes: Custom attributes to map from the IdP to the user's profile via
+                SSO or SCIM provisioning. Requires the custom attributes feature to be enabled
+                for the instance.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EnterpriseConnection` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, ConflictError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 402, 403, 404, 409, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -190,7 +232,6 @@ class EnterpriseConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         enterprise_connection_id: str,
@@ -201,28 +242,36 @@ class EnterpriseConnectionsResource(Resource):
     ) -> EnterpriseConnection:
         """Retrieve an enterprise connection.
 
+        Fetches the enterprise connection whose ID matches the provided
+        `enterprise_connection_id` in the path.
+
         `GET /enterprise_connections/{enterprise_connection_id}` (operation
         `GetEnterpriseConnection`).
 
         Args:
-            enterprise_connection_id: fills `{enterprise_connection_id}` in the path; must not
-                be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection. Fills
+                `{enterprise_connection_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EnterpriseConnection` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk answers 402, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (enterprise_connection_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -237,12 +286,20 @@ class EnterpriseConnectionsResource(Resource):
         organization_id: str | UnsetType | None = UNSET,
         saml: UpdateEnterpriseConnectionSAML | Mapping[str, Any] | UnsetType | None = UNSET,
         oidc: UpdateEnterpriseConnectionOidc | Mapping[str, Any] | UnsetType | None = UNSET,
-        custom_attributes: Sequence[CreateEnterpriseConnectionCustomAttribute | Mapping[str, Any]] | UnsetType | None = UNSET,
+        custom_attributes: Sequence[CreateEnterpriseConnectionCustomAttribute | Mapping[str, Any]]
+        | UnsetType
+        | None = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> EnterpriseConnection:
         """Update an enterprise connection.
+
+        Updates the enterprise connection whose ID matches the provided
+        `enterprise_connection_id` in the path. When enabling the connection (setting `active`
+        to true), any existing verified organization domains that match the connection's domains
+        (e.g. used for enrollment modes like automatic invitation) may be deleted so the
+        connection can be enabled.
 
         `PATCH /enterprise_connections/{enterprise_connection_id}` (operation
         `UpdateEnterpriseConnection`).
@@ -250,30 +307,49 @@ class EnterpriseConnectionsResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            enterprise_connection_id: fills `{enterprise_connection_id}` in the path; must not
-                be empty.
-            name: body field `name`; `None` sends null.
-            domains: body field `domains`; a list; `None` sends null.
-            active: body field `active`; `None` sends null.
-            sync_user_attributes: body field `sync_user_attributes`; `None` sends null.
-            disable_additional_identifications: body field `disable_additional_identifications`;
+            enterprise_connection_id: The ID of the enterprise connection to update. Fills
+                `{enterprise_connection_id}` in the path; must not be empty.
+            name: The display name of the enterprise connection. `None` sends null.
+            domains: Domains associated with the enterprise connection. Values are normalized to
+                lowercase. Empty array means ignored (no change); non-empty array means set
+                domains to the given list (replaces existing). `None` sends null.
+            active: Whether the enterprise connection is active. When set to true (enabling),
+                any existing verified organization domains for the same domain(s) will be
+                removed so the connection can be enabled. `None` sends null.
+            sync_user_attributes: Whether to sync user attributes on sign-in. `None` sends null.
+            disable_additional_identifications: Whether to disable additional identifications.
                 `None` sends null.
-            allow_organization_account_linking: body field `allow_organization_account_linking`;
+            allow_organization_account_linking: Whether this connection supports account linking
+                via organization membership. `None` sends null.
+            organization_id: Organization ID to link to this enterprise connection. Only linking
+                is supported; sending this field sets or changes the linked organization. There
+                is no way to unlink an organization once linked. `None` sends null.
+            saml: SAML connection-specific properties. Only applied when the enterprise
+                connection uses SAML. Use this to update IdP configuration, attribute mapping,
+                and other SAML-specific settings. `None` sends null.
+            oidc: OIDC connection-specific properties. Only applied when the enterprise
+                connection uses OIDC (e.g. oidc_custom, oidc_github_enterprise, or oidc_gitlab).
                 `None` sends null.
-            organization_id: body field `organization_id`; `None` sends null.
-            saml: body field `saml`; `None` sends null.
-            oidc: body field `oidc`; `None` sends null.
-            custom_attributes: body field `custom_attributes`; a list; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            custom_attributes: Custom attributes to map from the IdP to the user's profile via
+                SSO or SCIM provisioning. Requires the custom attributes feature to be enabled
+                for the instance. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EnterpriseConnection` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 402, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -293,7 +369,6 @@ class EnterpriseConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         enterprise_connection_id: str,
@@ -304,28 +379,36 @@ class EnterpriseConnectionsResource(Resource):
     ) -> DeletedObject:
         """Delete an enterprise connection.
 
+        Deletes the enterprise connection whose ID matches the provided
+        `enterprise_connection_id` in the path.
+
         `DELETE /enterprise_connections/{enterprise_connection_id}` (operation
         `DeleteEnterpriseConnection`).
 
         Args:
-            enterprise_connection_id: fills `{enterprise_connection_id}` in the path; must not
-                be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection to delete. Fills
+                `{enterprise_connection_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk answers 402, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (enterprise_connection_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list_test_runs(
         self,
@@ -340,42 +423,50 @@ class EnterpriseConnectionsResource(Resource):
     ) -> AsyncPager[EnterpriseConnectionTestRun]:
         """List enterprise connection test runs.
 
+        Returns a paginated list of SAML or OIDC debug test runs for an enterprise connection.
+
         `GET /enterprise_connections/{enterprise_connection_id}/test_runs` (operation
         `ListEnterpriseConnectionTestRuns`).
 
         Args:
-            enterprise_connection_id: fills `{enterprise_connection_id}` in the path; must not
-                be empty.
-            status: query parameter `status`; a list; known values: `pending`, `success`,
-                `failed`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection. Fills
+                `{enterprise_connection_id}` in the path; must not be empty.
+            status: Filter test runs by status (may be repeated) A list; each item is sent as
+                its own `status=` query pair. Known values: `pending`, `success`, `failed`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[EnterpriseConnectionTestRun]`, which sends nothing until used: await it
             for one `Page` (Clerk's answer is `EnterpriseConnectionTestRuns`), or `async for`
-            over every `EnterpriseConnectionTestRun` of every page.
+            over every `EnterpriseConnectionTestRun` of every page. The errors below arise on
+            the await, or where iteration reaches the failing page.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError, UnprocessableEntityError: when
-                Clerk answers 402, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST_TEST_RUNS,
             (enterprise_connection_id,),
-            query={
-                "status": status,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"status": status, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_test_run(
         self,
@@ -387,21 +478,29 @@ class EnterpriseConnectionsResource(Resource):
     ) -> EnterpriseConnectionTestRunResponse:
         """Create an enterprise connection test run.
 
+        Returns a short-lived URL that starts the IdP test flow for this connection.
+
         `POST /enterprise_connections/{enterprise_connection_id}/test_runs` (operation
         `CreateEnterpriseConnectionTestRun`).
 
         Args:
-            enterprise_connection_id: fills `{enterprise_connection_id}` in the path; must not
-                be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection. Fills
+                `{enterprise_connection_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `EnterpriseConnectionTestRunResponse` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk answers 402, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_TEST_RUN,

@@ -36,10 +36,7 @@ _UPDATE_RESTRICTIONS = Operation(
     body="json",
 )
 _GET_PROTECT = Operation(
-    "instance_settings.get_protect",
-    "GET",
-    "/instance/protect",
-    response=InstanceProtect,
+    "instance_settings.get_protect", "GET", "/instance/protect", response=InstanceProtect
 )
 _UPDATE_PROTECT = Operation(
     "instance_settings.update_protect",
@@ -75,10 +72,7 @@ _UPDATE_OAUTH_APPLICATION_SETTINGS = Operation(
     body="json",
 )
 _CHANGE_DOMAIN: Operation[None] = Operation(
-    "instance_settings.change_domain",
-    "POST",
-    "/instance/change_domain",
-    body="json",
+    "instance_settings.change_domain", "POST", "/instance/change_domain", body="json"
 )
 _GET_ORGANIZATION_SETTINGS = Operation(
     "instance_settings.get_organization_settings",
@@ -107,22 +101,28 @@ class InstanceSettingsResource(Resource):
     ) -> Instance:
         """Fetch the current instance.
 
+        Fetches the current instance
+
         `GET /instance` (operation `GetInstance`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Instance` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -135,36 +135,58 @@ class InstanceSettingsResource(Resource):
         allowed_origins: list[str] | UnsetType = UNSET,
         cookieless_dev: bool | UnsetType | None = UNSET,
         url_based_session_syncing: bool | UnsetType | None = UNSET,
-        preferred_sign_in_strategy_when_password_required: Literal["password", "otp", ""] | str | UnsetType | None = UNSET,
+        preferred_sign_in_strategy_when_password_required: Literal["password", "otp", ""]
+        | str
+        | UnsetType
+        | None = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         """Update instance settings.
 
+        Updates the settings of an instance
+
         `PATCH /instance` (operation `UpdateInstance`).
 
         Args:
-            test_mode: body field `test_mode`; `None` sends null.
-            hibp: body field `hibp`; `None` sends null.
-            support_email: body field `support_email`; `None` sends null.
-            clerk_js_version: body field `clerk_js_version`; `None` sends null.
-            development_origin: body field `development_origin`; `None` sends null.
-            allowed_origins: body field `allowed_origins`; a list.
-            cookieless_dev: body field `cookieless_dev`; `None` sends null.
-            url_based_session_syncing: body field `url_based_session_syncing`; `None` sends
-                null.
-            preferred_sign_in_strategy_when_password_required: body field
-                `preferred_sign_in_strategy_when_password_required`; known values: `password`,
-                `otp`, ``; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            test_mode: Toggles test mode for this instance, allowing the use of test email
+                addresses and phone numbers. Defaults to true for development instances. `None`
+                sends null.
+            hibp: Whether the instance should be using the HIBP service to check passwords for
+                breaches. `None` sends null.
+            support_email: Body field `support_email`. `None` sends null.
+            clerk_js_version: Body field `clerk_js_version`. `None` sends null.
+            development_origin: Body field `development_origin`. `None` sends null.
+            allowed_origins: For browser-like stacks such as browser extensions, Electron (not
+                officially supported), or Capacitor.js (not officially supported), the instance
+                allowed origins need to be updated with the request origin value. For Chrome
+                extensions popup, background, or service worker pages, the origin is
+                chrome-extension://extension_uuid. For Electron apps the default origin is
+                http://localhost:3000. For Capacitor, the origin is capacitor://localhost.
+            cookieless_dev: Whether the instance should operate in cookieless development mode
+                (i.e. without third-party cookies). Deprecated: Please use
+                `url_based_session_syncing` instead. `None` sends null.
+            url_based_session_syncing: Whether the instance should use URL-based session syncing
+                in development mode (i.e. without third-party cookies). `None` sends null.
+            preferred_sign_in_strategy_when_password_required: When password is required at the
+                instance level, sets the preferred sign-in strategy surfaced to Clerk
+                components. Has no effect when password is not required. Defaults to `password`.
+                Set to an empty string to clear the override. Known values: `password`, `otp`,
+                ``. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            UnprocessableEntityError: when Clerk answers 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _UPDATE,
@@ -177,11 +199,10 @@ class InstanceSettingsResource(Resource):
                 "allowed_origins": allowed_origins,
                 "cookieless_dev": cookieless_dev,
                 "url_based_session_syncing": url_based_session_syncing,
-                "preferred_sign_in_strategy_when_password_required": preferred_sign_in_strategy_when_password_required,
+                "preferred_sign_in_strategy_when_password_required": preferred_sign_in_strategy_when_password_required,  # noqa: E501
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_restrictions(
         self,
@@ -197,25 +218,32 @@ class InstanceSettingsResource(Resource):
     ) -> InstanceRestrictions:
         """Update instance restrictions.
 
+        Updates the restriction settings of an instance
+
         `PATCH /instance/restrictions` (operation `UpdateInstanceRestrictions`).
 
         Args:
-            allowlist: body field `allowlist`; `None` sends null.
-            blocklist: body field `blocklist`; `None` sends null.
-            allowlist_blocklist_disabled_on_sign_in: body field
-                `allowlist_blocklist_disabled_on_sign_in`; `None` sends null.
-            block_email_subaddresses: body field `block_email_subaddresses`; `None` sends null.
-            block_disposable_email_domains: body field `block_disposable_email_domains`; `None`
+            allowlist: Body field `allowlist`. `None` sends null.
+            blocklist: Body field `blocklist`. `None` sends null.
+            allowlist_blocklist_disabled_on_sign_in: Body field
+                `allowlist_blocklist_disabled_on_sign_in`. `None` sends null.
+            block_email_subaddresses: Body field `block_email_subaddresses`. `None` sends null.
+            block_disposable_email_domains: Body field `block_disposable_email_domains`. `None`
                 sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceRestrictions` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, UnprocessableEntityError: when Clerk answers 402, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_RESTRICTIONS,
@@ -229,7 +257,6 @@ class InstanceSettingsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get_protect(
         self,
         *,
@@ -242,19 +269,23 @@ class InstanceSettingsResource(Resource):
         `GET /instance/protect` (operation `GetInstanceProtect`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceProtect` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_PROTECT,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_protect(
         self,
@@ -270,26 +301,27 @@ class InstanceSettingsResource(Resource):
         `PATCH /instance/protect` (operation `UpdateInstanceProtect`).
 
         Args:
-            rules_enabled: body field `rules_enabled`; `None` sends null.
-            specter_enabled: body field `specter_enabled`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            rules_enabled: Body field `rules_enabled`. `None` sends null.
+            specter_enabled: Body field `specter_enabled`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceProtect` decoded from Clerk's answer.
 
         Raises:
-            UnprocessableEntityError: when Clerk answers 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_PROTECT,
-            body={
-                "rules_enabled": rules_enabled,
-                "specter_enabled": specter_enabled,
-            },
+            body={"rules_enabled": rules_enabled, "specter_enabled": specter_enabled},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_communication(
         self,
@@ -300,22 +332,29 @@ class InstanceSettingsResource(Resource):
     ) -> InstanceCommunication:
         """Get instance communication settings.
 
+        Retrieves the per-instance SMS communication settings, including the SMS country
+        blocklist.
+
         `GET /instance/communication` (operation `GetInstanceCommunication`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceCommunication` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_COMMUNICATION,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_communication(
         self,
@@ -327,28 +366,36 @@ class InstanceSettingsResource(Resource):
     ) -> InstanceCommunication:
         """Update instance communication settings.
 
+        Replaces the SMS country blocklist for this instance. Pass the full set of ISO 3166-1
+        alpha-2 country codes that should be blocked; codes that aren't recognized as SMS-tier
+        countries are silently dropped from the persisted list. Omitting `blocked_country_codes`
+        is a no-op.
+
         `PATCH /instance/communication` (operation `UpdateInstanceCommunication`).
 
         Args:
-            blocked_country_codes: body field `blocked_country_codes`; a list; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            blocked_country_codes: ISO 3166-1 alpha-2 country codes to block for SMS delivery.
+                Whole-list replacement. Codes must be uppercase, 2-letter, and unique within the
+                array. At most 250 entries. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InstanceCommunication` decoded from Clerk's answer.
 
         Raises:
-            UnprocessableEntityError: when Clerk answers 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_COMMUNICATION,
-            body={
-                "blocked_country_codes": blocked_country_codes,
-            },
+            body={"blocked_country_codes": blocked_country_codes},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_oauth_application_settings(
         self,
@@ -359,23 +406,30 @@ class InstanceSettingsResource(Resource):
     ) -> OAuthApplicationSettings:
         """Get OAuth application settings.
 
+        Retrieves the settings for OAuth applications for the instance (dynamic client
+        registration, JWT access tokens, etc.).
+
         `GET /instance/oauth_application_settings` (operation
         `GetInstanceOAuthApplicationSettings`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplicationSettings` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_OAUTH_APPLICATION_SETTINGS,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_oauth_application_settings(
         self,
@@ -384,38 +438,54 @@ class InstanceSettingsResource(Resource):
         default_scopes: list[str] | UnsetType | None = UNSET,
         oauth_jwt_access_tokens: bool | UnsetType | None = UNSET,
         client_id_metadata_documents_advertised: bool | UnsetType | None = UNSET,
-        client_id_metadata_documents_only_allow_pre_registered_clients: bool | UnsetType | None = UNSET,
-        client_id_metadata_documents_block_implicitly_allowed_clients: bool | UnsetType | None = UNSET,
+        client_id_metadata_documents_only_allow_pre_registered_clients: bool
+        | UnsetType
+        | None = UNSET,
+        client_id_metadata_documents_block_implicitly_allowed_clients: bool
+        | UnsetType
+        | None = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> OAuthApplicationSettings:
         """Update OAuth application settings.
 
+        Updates the OAuth application settings for the instance.
+
         `PATCH /instance/oauth_application_settings` (operation
         `UpdateInstanceOAuthApplicationSettings`).
 
         Args:
-            dynamic_oauth_client_registration: body field `dynamic_oauth_client_registration`;
+            dynamic_oauth_client_registration: Whether dynamic OAuth client registration is
+                enabled for the instance (RFC 7591). `None` sends null.
+            default_scopes: Default scopes. Set to null to reset to Clerk-provided defaults.
                 `None` sends null.
-            default_scopes: body field `default_scopes`; a list; `None` sends null.
-            oauth_jwt_access_tokens: body field `oauth_jwt_access_tokens`; `None` sends null.
-            client_id_metadata_documents_advertised: body field
-                `client_id_metadata_documents_advertised`; `None` sends null.
-            client_id_metadata_documents_only_allow_pre_registered_clients: body field
-                `client_id_metadata_documents_only_allow_pre_registered_clients`; `None` sends
+            oauth_jwt_access_tokens: Whether OAuth JWT access tokens are enabled for the
+                instance (disabled indicates opaque access tokens). `None` sends null.
+            client_id_metadata_documents_advertised: Whether the instance advertises support for
+                Client ID Metadata Documents in its OAuth authorization server metadata. `None`
+                sends null.
+            client_id_metadata_documents_only_allow_pre_registered_clients: When true, new
+                unknown CIMD clients are rejected. Previously auto-connected and pre-registered
+                clients remain admitted; deleting a client makes it unknown again. `None` sends
                 null.
-            client_id_metadata_documents_block_implicitly_allowed_clients: body field
-                `client_id_metadata_documents_block_implicitly_allowed_clients`; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            client_id_metadata_documents_block_implicitly_allowed_clients: When true, recorded
+                implicitly allowed CIMD clients are rejected on future client lookups.
+                Explicitly allowed clients remain accepted. This does not revoke previously
+                issued access tokens. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplicationSettings` decoded from Clerk's answer.
 
         Raises:
-            UnprocessableEntityError: when Clerk answers 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_OAUTH_APPLICATION_SETTINGS,
@@ -424,12 +494,11 @@ class InstanceSettingsResource(Resource):
                 "default_scopes": default_scopes,
                 "oauth_jwt_access_tokens": oauth_jwt_access_tokens,
                 "client_id_metadata_documents_advertised": client_id_metadata_documents_advertised,
-                "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,
-                "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,
+                "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,  # noqa: E501
+                "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,  # noqa: E501
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def change_domain(
         self,
@@ -442,30 +511,45 @@ class InstanceSettingsResource(Resource):
     ) -> None:
         """Update production instance domain.
 
+        Change the domain of a production instance.
+
+        Changing the domain requires updating the DNS records
+        (https://clerk.com/docs/deployments/overview#dns-records) accordingly, deploying new SSL
+        certificates (https://clerk.com/docs/deployments/overview#deploy-certificates), updating
+        your Social Connection's redirect URLs and setting the new keys in your code.
+
+        WARNING: Changing your domain will invalidate all current user sessions (i.e. users will
+        be logged out). Also, while your application is being deployed, a small downtime is
+        expected to occur.
+
         `POST /instance/change_domain` (operation `ChangeProductionInstanceDomain`).
 
         Args:
-            home_url: body field `home_url`.
-            is_secondary: body field `is_secondary`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            home_url: The new home URL of the production instance e.g. https://www.example.com.
+            is_secondary: Whether this is a domain for a secondary app, meaning that any
+                subdomain provided is significant and will be stored as part of the domain. This
+                is useful for supporting multiple apps (one primary and multiple secondaries) on
+                the same root domain (eTLD+1).
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _CHANGE_DOMAIN,
-            body={
-                "home_url": home_url,
-                "is_secondary": is_secondary,
-            },
+            body={"home_url": home_url, "is_secondary": is_secondary},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_organization_settings(
         self,
@@ -476,24 +560,31 @@ class InstanceSettingsResource(Resource):
     ) -> OrganizationSettings:
         """Get instance organization settings.
 
+        Retrieves the organization settings of the instance
+
         `GET /instance/organization_settings` (operation `GetInstanceOrganizationSettings`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationSettings` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, UnprocessableEntityError: when Clerk answers 402, 404,
-                422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_ORGANIZATION_SETTINGS,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_organization_settings(
         self,
@@ -512,28 +603,41 @@ class InstanceSettingsResource(Resource):
     ) -> OrganizationSettings:
         """Update instance organization settings.
 
+        Updates the organization settings of the instance
+
         `PATCH /instance/organization_settings` (operation
         `UpdateInstanceOrganizationSettings`).
 
         Args:
-            enabled: body field `enabled`; `None` sends null.
-            max_allowed_memberships: body field `max_allowed_memberships`; `None` sends null.
-            admin_delete_enabled: body field `admin_delete_enabled`; `None` sends null.
-            domains_enabled: body field `domains_enabled`; `None` sends null.
-            slug_disabled: body field `slug_disabled`; `None` sends null.
-            domains_enrollment_modes: body field `domains_enrollment_modes`; a list.
-            creator_role_id: body field `creator_role_id`; `None` sends null.
-            domains_default_role_id: body field `domains_default_role_id`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enabled: Body field `enabled`. `None` sends null.
+            max_allowed_memberships: Body field `max_allowed_memberships`. `None` sends null.
+            admin_delete_enabled: Body field `admin_delete_enabled`. `None` sends null.
+            domains_enabled: Body field `domains_enabled`. `None` sends null.
+            slug_disabled: Body field `slug_disabled`. `None` sends null.
+            domains_enrollment_modes: Specify which enrollment modes to enable for your
+                Organization Domains. Supported modes are 'automatic_invitation' &
+                'automatic_suggestion'.
+            creator_role_id: Specify what the default organization role is for an organization
+                creator. `None` sends null.
+            domains_default_role_id: Specify what the default organization role is for the
+                organization domains. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationSettings` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 402, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_ORGANIZATION_SETTINGS,

@@ -30,17 +30,10 @@ _LIST = Operation(
     response=either(list[Invitation], Paginated[Invitation]),
 )
 _BULK_CREATE = Operation(
-    "invitations.bulk_create",
-    "POST",
-    "/invitations/bulk",
-    response=list[Invitation],
-    body="json",
+    "invitations.bulk_create", "POST", "/invitations/bulk", response=list[Invitation], body="json"
 )
 _REVOKE = Operation(
-    "invitations.revoke",
-    "POST",
-    "/invitations/{invitation_id}/revoke",
-    response=InvitationRevoked,
+    "invitations.revoke", "POST", "/invitations/{invitation_id}/revoke", response=InvitationRevoked
 )
 
 
@@ -63,27 +56,47 @@ class InvitationsResource(Resource):
     ) -> Invitation:
         """Create an invitation.
 
+        Creates a new invitation for the given email address and sends the invitation email.
+        Keep in mind that you cannot create an invitation if there is already one for the given
+        email address. Also, trying to create an invitation for an email address that already
+        exists in your application will result to an error.
+
         `POST /invitations` (operation `CreateInvitation`).
 
         Args:
-            email_address: body field `email_address`; required.
-            public_metadata: body field `public_metadata`.
-            redirect_url: body field `redirect_url`.
-            notify: body field `notify`; Clerk's default is `true`; `None` sends null.
-            ignore_existing: body field `ignore_existing`; Clerk's default is `false`; `None`
+            email_address: The email address the invitation will be sent to. Required.
+            public_metadata: Metadata that will be attached to the newly created invitation. The
+                value of this property should be a well-formed JSON object. Once the user
+                accepts the invitation and signs up, these metadata will end up in the user's
+                public metadata.
+            redirect_url: Optional URL which specifies where to redirect the user once they
+                click the invitation link. This is only required if you have implemented a
+                custom flow (https://clerk.com/docs/authentication/invitations#custom-flow) and
+                you're not using Clerk Hosted Pages or Clerk Components.
+            notify: Optional flag which denotes whether an email invitation should be sent to
+                the given email address. Defaults to `true`. Clerk's default: `true`. `None`
                 sends null.
-            expires_in_days: body field `expires_in_days`; from 1 to 365; `None` sends null.
-            template_slug: body field `template_slug`; known values: `invitation`,
-                `waitlist_invitation`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            ignore_existing: Whether an invitation should be created if there is already an
+                existing invitation for this email address, or it's claimed by another user.
+                Clerk's default: `false`. `None` sends null.
+            expires_in_days: The number of days the invitation will be valid for. By default,
+                the invitation expires after 30 days. From 1 to 365. `None` sends null.
+            template_slug: The slug of the email template to use for the invitation email. Known
+                values: `invitation`, `waitlist_invitation`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Invitation` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -98,7 +111,6 @@ class InvitationsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list(
         self,
@@ -115,27 +127,45 @@ class InvitationsResource(Resource):
     ) -> AsyncPager[Invitation]:
         """List all invitations.
 
+        Returns all non-revoked invitations for your application, sorted by creation date
+
         `GET /invitations` (operation `ListInvitations`).
 
         Args:
-            status: query parameter `status`; known values: `pending`, `accepted`, `revoked`,
-                `expired`.
-            query: query parameter `query`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            status: Filter invitations based on their status. Known values: `pending`,
+                `accepted`, `revoked`, `expired`.
+            query: Filter invitations based on their `email_address` or `id`
+            order_by: Allows to return invitations in a particular order. At the moment, you can
+                order the returned invitations either by their `created_at`, `email_address` or
+                `expires_at`. In order to specify the direction, you can use the `+/-` symbols
+                prepended in the property to order by. For example, if you want invitations to
+                be returned in descending order according to their `created_at` property, you
+                can use `-created_at`. If you don't use `+` or `-`, then `+` is implied.
+                Defaults to `-created_at`. Clerk's default: `"-created_at"`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Invitation]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[Invitation]`, or `Paginated[Invitation]` depending on
-            `paginated`), or `async for` over every `Invitation` of every page.
+            `paginated`), or `async for` over every `Invitation` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -151,7 +181,6 @@ class InvitationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def bulk_create(
         self,
         items: Sequence[CreateBulkInvitationsItem | Mapping[str, Any]],
@@ -162,27 +191,41 @@ class InvitationsResource(Resource):
     ) -> builtins.list[Invitation]:
         """Create multiple invitations.
 
+        Use this API operation to create multiple invitations for the provided email addresses.
+        You can choose to send the invitations as emails by setting the `notify` parameter to
+        `true`. There cannot be an existing invitation for any of the email addresses you
+        provide unless you set `ignore_existing` to `true` for specific email addresses. Please
+        note that there must be no existing user for any of the email addresses you provide, and
+        this rule cannot be bypassed.
+
+        This endpoint is limited to a maximum of 10 invitations per API call. If you need to
+        send more invitations, please make multiple requests.
+
         `POST /invitations/bulk` (operation `CreateBulkInvitations`).
 
         Args:
-            items: the entries, sent as the JSON array body; each a Struct or a mapping (1 to 10
-                entries).
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            items: Required parameters. The entries, sent as the JSON array body; each a Struct
+                or a mapping. 1 to 10 entries.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `list[Invitation]` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BULK_CREATE,
             body=items,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke(
         self,
@@ -194,19 +237,30 @@ class InvitationsResource(Resource):
     ) -> InvitationRevoked:
         """Revokes an invitation.
 
+        Revokes the given invitation. Revoking an invitation will prevent the user from using
+        the invitation link that was sent to them. However, it doesn't prevent the user from
+        signing up if they follow the sign up flow. Only active (i.e. non-revoked) invitations
+        can be revoked.
+
         `POST /invitations/{invitation_id}/revoke` (operation `RevokeInvitation`).
 
         Args:
-            invitation_id: fills `{invitation_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            invitation_id: The ID of the invitation to be revoked. Fills `{invitation_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `InvitationRevoked` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,

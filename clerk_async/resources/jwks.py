@@ -35,13 +35,18 @@ class JWKSResource(Resource):
         `GET /jwks` (operation `GetJWKS`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `JWKS` decoded from Clerk's answer.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_JWKS,

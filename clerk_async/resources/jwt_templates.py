@@ -29,11 +29,7 @@ _LIST = Operation(
     response=either(list[JWTTemplate], Paginated[JWTTemplate]),
 )
 _CREATE = Operation(
-    "jwt_templates.create",
-    "POST",
-    "/jwt_templates",
-    response=JWTTemplate,
-    body="json",
+    "jwt_templates.create", "POST", "/jwt_templates", response=JWTTemplate, body="json"
 )
 _GET = Operation("jwt_templates.get", "GET", "/jwt_templates/{template_id}", response=JWTTemplate)
 _UPDATE = Operation(
@@ -44,10 +40,7 @@ _UPDATE = Operation(
     body="json",
 )
 _DELETE = Operation(
-    "jwt_templates.delete",
-    "DELETE",
-    "/jwt_templates/{template_id}",
-    response=DeletedObject,
+    "jwt_templates.delete", "DELETE", "/jwt_templates/{template_id}", response=DeletedObject
 )
 
 
@@ -69,32 +62,37 @@ class JWTTemplatesResource(Resource):
         `GET /jwt_templates` (operation `ListJWTTemplates`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[JWTTemplate]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[JWTTemplate]`, or `Paginated[JWTTemplate]` depending on
-            `paginated`), or `async for` over every `JWTTemplate` of every page.
+            `paginated`), or `async for` over every `JWTTemplate` of every page. The errors
+            below arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -112,26 +110,36 @@ class JWTTemplatesResource(Resource):
     ) -> JWTTemplate:
         """Create a JWT template.
 
+        Create a new JWT template
+
         `POST /jwt_templates` (operation `CreateJWTTemplate`).
 
         Args:
-            name: body field `name`; required.
-            claims: body field `claims`; required.
-            lifetime: body field `lifetime`; from 30 to 315360000; `None` sends null.
-            allowed_clock_skew: body field `allowed_clock_skew`; from 0 to 300; `None` sends
-                null.
-            custom_signing_key: body field `custom_signing_key`.
-            signing_algorithm: body field `signing_algorithm`; `None` sends null.
-            signing_key: body field `signing_key`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: JWT template name. Required.
+            claims: JWT template claims in JSON format. Required.
+            lifetime: JWT lifetime. From 30 to 315360000. `None` sends null.
+            allowed_clock_skew: JWT allowed clock skew. From 0 to 300. `None` sends null.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for this
+                template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs. Required
+                if `custom_signing_key` is `true`. `None` sends null.
+            signing_key: The custom signing private key to use when minting JWTs. Required if
+                `custom_signing_key` is `true`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `JWTTemplate` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -147,7 +155,6 @@ class JWTTemplatesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         template_id: str,
@@ -158,25 +165,31 @@ class JWTTemplatesResource(Resource):
     ) -> JWTTemplate:
         """Retrieve a template.
 
+        Retrieve the details of a given JWT template
+
         `GET /jwt_templates/{template_id}` (operation `GetJWTTemplate`).
 
         Args:
-            template_id: fills `{template_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_id: JWT Template ID. Fills `{template_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `JWTTemplate` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (template_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -195,27 +208,38 @@ class JWTTemplatesResource(Resource):
     ) -> JWTTemplate:
         """Update a JWT template.
 
+        Updates an existing JWT template
+
         `PATCH /jwt_templates/{template_id}` (operation `UpdateJWTTemplate`).
 
         Args:
-            template_id: fills `{template_id}` in the path; must not be empty.
-            name: body field `name`; required.
-            claims: body field `claims`; required.
-            lifetime: body field `lifetime`; from 30 to 315360000; `None` sends null.
-            allowed_clock_skew: body field `allowed_clock_skew`; from 0 to 300; `None` sends
-                null.
-            custom_signing_key: body field `custom_signing_key`.
-            signing_algorithm: body field `signing_algorithm`; `None` sends null.
-            signing_key: body field `signing_key`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_id: The ID of the JWT template to update. Fills `{template_id}` in the
+                path; must not be empty.
+            name: JWT template name. Required.
+            claims: JWT template claims in JSON format. Required.
+            lifetime: JWT lifetime. From 30 to 315360000. `None` sends null.
+            allowed_clock_skew: JWT allowed clock skew. From 0 to 300. `None` sends null.
+            custom_signing_key: Whether a custom signing key/algorithm is also provided for this
+                template.
+            signing_algorithm: The custom signing algorithm to use when minting JWTs. Required
+                if `custom_signing_key` is `true`. `None` sends null.
+            signing_key: The custom signing private key to use when minting JWTs. Required if
+                `custom_signing_key` is `true`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `JWTTemplate` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, UnprocessableEntityError: when Clerk answers 400,
-                402, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -232,7 +256,6 @@ class JWTTemplatesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         template_id: str,
@@ -246,16 +269,21 @@ class JWTTemplatesResource(Resource):
         `DELETE /jwt_templates/{template_id}` (operation `DeleteJWTTemplate`).
 
         Args:
-            template_id: fills `{template_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_id: JWT Template ID. Fills `{template_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

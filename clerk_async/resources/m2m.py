@@ -14,7 +14,11 @@ from .._config import CallOptions, Timeout
 from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
-from ..models.m2m import GetM2MTokensResponse, MachineToMachineToken, MachineToMachineToken2
+from ..models.m2m import (
+    GetM2MTokensResponse,
+    MachineToMachineToken,
+    MachineToMachineTokenWithSecret,
+)
 from ._base import Resource
 
 __all__ = ["M2MResource"]
@@ -24,22 +28,18 @@ _CREATE_TOKEN = Operation(
     "m2m.create_token",
     "POST",
     "/m2m_tokens",
-    response=MachineToMachineToken,
+    response=MachineToMachineTokenWithSecret,
     body="json",
     empty_body=True,
 )
 _LIST_TOKENS = Operation(
-    "m2m.list_tokens",
-    "GET",
-    "/m2m_tokens",
-    response=GetM2MTokensResponse,
-    items_key="m2m_tokens",
+    "m2m.list_tokens", "GET", "/m2m_tokens", response=GetM2MTokensResponse, items_key="m2m_tokens"
 )
 _REVOKE_TOKEN = Operation(
     "m2m.revoke_token",
     "POST",
     "/m2m_tokens/{m2m_token_id}/revoke",
-    response=MachineToMachineToken2,
+    response=MachineToMachineToken,
     body="json",
     empty_body=True,
 )
@@ -47,7 +47,7 @@ _VERIFY_TOKEN = Operation(
     "m2m.verify_token",
     "POST",
     "/m2m_tokens/verify",
-    response=MachineToMachineToken2,
+    response=MachineToMachineToken,
     body="json",
     empty_body=True,
 )
@@ -66,29 +66,50 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken:
+    ) -> MachineToMachineTokenWithSecret:
         """Create a M2M Token.
+
+        Creates a new M2M Token. Must be authenticated via a Machine Secret Key.
 
         `POST /m2m_tokens` (operation `createM2MToken`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            token_format: body field `token_format`; known values: `opaque`, `jwt`; Clerk's
-                default is `"opaque"`.
-            seconds_until_expiration: body field `seconds_until_expiration`; at least 0; `None`
+            token_format: Body field `token_format`. Known values: `opaque`, `jwt`. Clerk's
+                default: `"opaque"`.
+            seconds_until_expiration: Body field `seconds_until_expiration`. At least 0. `None`
                 sends null.
-            claims: body field `claims`; `None` sends null.
-            min_remaining_ttl_seconds: body field `min_remaining_ttl_seconds`; at least 0.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            claims: Body field `claims`. `None` sends null.
+            min_remaining_ttl_seconds: Enables server-side token reuse for opaque-format tokens.
+                When set, if a non-revoked, non-expired M2M token already exists for this
+                machine with identical `claims` and `scopes` and at least this many seconds of
+                remaining lifetime, that existing token is returned and no new token is minted.
+                Use this when caching tokens in application memory across requests is
+                impractical — for example, in serverless functions, short-lived job workers, or
+                autoscaling containers that churn faster than the token TTL. Pooling at the
+                server collapses many redundant create calls into reuse of a single live token,
+                which is the recommended pattern for high-volume M2M traffic. Must be strictly
+                less than the effective token lifetime — that is, `seconds_until_expiration`
+                when provided, or the machine's default TTL otherwise. A value greater than or
+                equal to the lifetime is rejected with a 400, since no freshly-minted token
+                would ever satisfy the requirement. Only applies to opaque-format tokens
+                (`token_format` defaults to `opaque`). JWT-format tokens are stateless and are
+                never deduplicated. At least 0.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `MachineToMachineToken` decoded from Clerk's answer.
+            `MachineToMachineTokenWithSecret` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ConflictError: when Clerk answers 400, 409 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_TOKEN,
@@ -101,7 +122,6 @@ class M2MResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     def list_tokens(
         self,
         *,
@@ -113,30 +133,50 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AsyncPager[MachineToMachineToken2]:
+    ) -> AsyncPager[MachineToMachineToken]:
         """Get M2M Tokens.
+
+        Fetches M2M tokens for a specific machine.
+
+        Only tokens created with the opaque token format are returned by this endpoint.
+        JWT-format M2M tokens are stateless and are not stored.
+
+        This endpoint can be authenticated by either a Machine Secret Key or by a Clerk Secret
+        Key.
+
+        - When fetching M2M tokens with a Machine Secret Key, only tokens associated with the
+          authenticated machine can be retrieved.
+        - When fetching M2M tokens with a Clerk Secret Key, tokens for any machine in the
+          instance can be retrieved.
 
         `GET /m2m_tokens` (operation `getM2MTokens`).
 
         Args:
-            subject: query parameter `subject`; required.
-            revoked: query parameter `revoked`; Clerk's default is `false`.
-            expired: query parameter `expired`; Clerk's default is `false`.
-            limit: query parameter `limit`; from 1 to 100; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            subject: Query parameter `subject`. Required.
+            revoked: Query parameter `revoked`. Clerk's default: `false`.
+            expired: Query parameter `expired`. Clerk's default: `false`.
+            limit: Query parameter `limit`. From 1 to 100. Clerk's default: `10`.
+            offset: Query parameter `offset`. At least 0. Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `AsyncPager[MachineToMachineToken2]`, which sends nothing until used: await it for
+            `AsyncPager[MachineToMachineToken]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `GetM2MTokensResponse`), or `async for` over every
-            `MachineToMachineToken2` of every page.
+            `MachineToMachineToken` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -151,7 +191,6 @@ class M2MResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def revoke_token(
         self,
         m2m_token_id: str,
@@ -160,35 +199,50 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken2:
+    ) -> MachineToMachineToken:
         """Revoke a M2M Token.
+
+        Revokes a M2M Token.
+
+        This endpoint only revokes stored opaque-format M2M tokens. JWT-format M2M tokens are
+        stateless and cannot be revoked.
+
+        This endpoint can be authenticated by either a Machine Secret Key or by a Clerk Secret
+        Key.
+
+        - When revoking a M2M Token with a Machine Secret Key, the token must managed by the
+          Machine associated with the Machine Secret Key.
+        - When revoking a M2M Token with a Clerk Secret Key, any token on the Instance can be
+          revoked.
 
         `POST /m2m_tokens/{m2m_token_id}/revoke` (operation `revokeM2MToken`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            m2m_token_id: fills `{m2m_token_id}` in the path; must not be empty.
-            revocation_reason: body field `revocation_reason`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            m2m_token_id: Fills `{m2m_token_id}` in the path; must not be empty.
+            revocation_reason: Body field `revocation_reason`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `MachineToMachineToken2` decoded from Clerk's answer.
+            `MachineToMachineToken` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE_TOKEN,
             (m2m_token_id,),
-            body={
-                "revocation_reason": revocation_reason,
-            },
+            body={"revocation_reason": revocation_reason},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify_token(
         self,
@@ -197,29 +251,42 @@ class M2MResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineToMachineToken2:
+    ) -> MachineToMachineToken:
         """Verify a M2M Token.
+
+        Verifies a M2M Token.
+
+        This endpoint can be authenticated by either a Machine Secret Key or by a Clerk Secret
+        Key.
+
+        - When verifying a M2M Token with a Machine Secret Key, the token must be granted access
+          to the Machine associated with the Machine Secret Key.
+        - When verifying a M2M Token with a Clerk Secret Key, any token on the Instance can be
+          verified.
 
         `POST /m2m_tokens/verify` (operation `verifyM2MToken`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            token: body field `token`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            token: Body field `token`. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `MachineToMachineToken2` decoded from Clerk's answer.
+            `MachineToMachineToken` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY_TOKEN,
-            body={
-                "token": token,
-            },
+            body={"token": token},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

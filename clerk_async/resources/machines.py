@@ -15,13 +15,13 @@ from .._config import CallOptions, Timeout
 from .._operation import Operation
 from .._pagination import AsyncPager
 from .._retry import RetryConfig
+from ..models.common import DeletedObject
 from ..models.machines import (
+    DeletedMachineScope,
     Machine,
-    Machine2,
     MachineCreated,
     MachineList,
     MachineScope,
-    MachineScope2,
     MachineSecretKey,
 )
 from ._base import Resource
@@ -33,18 +33,11 @@ _LIST = Operation("machines.list", "GET", "/machines", response=MachineList)
 _CREATE = Operation("machines.create", "POST", "/machines", response=MachineCreated, body="json")
 _GET = Operation("machines.get", "GET", "/machines/{machine_id}", response=Machine)
 _UPDATE = Operation(
-    "machines.update",
-    "PATCH",
-    "/machines/{machine_id}",
-    response=Machine,
-    body="json",
+    "machines.update", "PATCH", "/machines/{machine_id}", response=Machine, body="json"
 )
-_DELETE = Operation("machines.delete", "DELETE", "/machines/{machine_id}", response=Machine2)
+_DELETE = Operation("machines.delete", "DELETE", "/machines/{machine_id}", response=DeletedObject)
 _GET_SECRET_KEY = Operation(
-    "machines.get_secret_key",
-    "GET",
-    "/machines/{machine_id}/secret_key",
-    response=MachineSecretKey,
+    "machines.get_secret_key", "GET", "/machines/{machine_id}/secret_key", response=MachineSecretKey
 )
 _ROTATE_SECRET_KEY = Operation(
     "machines.rotate_secret_key",
@@ -65,7 +58,7 @@ _DELETE_SCOPE = Operation(
     "machines.delete_scope",
     "DELETE",
     "/machines/{machine_id}/scopes/{other_machine_id}",
-    response=MachineScope2,
+    response=DeletedMachineScope,
 )
 
 
@@ -85,40 +78,53 @@ class MachinesResource(Resource):
     ) -> AsyncPager[Machine]:
         """Get a list of machines for an instance.
 
+        This request returns the list of machines for an instance. The machines are ordered by
+        descending creation date (i.e. most recent machines will be returned first)
+
         `GET /machines` (operation `ListMachines`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            query: query parameter `query`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            query: Returns machines with ID or name that match the given query. Uses exact match
+                for machine ID and partial match for name.
+            order_by: Allows to return machines in a particular order. You can order the
+                returned machines by their `name` or `created_at`. To specify the direction, use
+                the `+` or `-` symbols prepended to the property to order by. For example, to
+                return machines in descending order by `created_at`, use `-created_at`. If you
+                don't use `+` or `-`, then `+` is implied. Defaults to `-created_at`. Clerk's
+                default: `"-created_at"`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Machine]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `MachineList`), or `async for` over every `Machine` of every
+            page. The errors below arise on the await, or where iteration reaches the failing
             page.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "limit": limit,
-                "offset": offset,
-                "query": query,
-                "order_by": order_by,
-            },
+            query={"limit": limit, "offset": offset, "query": query, "order_by": order_by},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -132,23 +138,33 @@ class MachinesResource(Resource):
     ) -> MachineCreated:
         """Create a machine.
 
+        Creates a new machine.
+
         `POST /machines` (operation `CreateMachine`).
 
         Args:
-            name: body field `name`; required.
-            scoped_machines: body field `scoped_machines`; a list.
-            default_token_ttl: body field `default_token_ttl`; from 1 to 315360000; Clerk's
-                default is `3600`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name of the machine. Required.
+            scoped_machines: Array of machine IDs that this machine will have access to. Maximum
+                of 150 scopes per machine. At most 150 entries.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created by
+                this machine. Must be at least 1 second. From 1 to 315360000. Clerk's default:
+                `3600`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `MachineCreated` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -160,7 +176,6 @@ class MachinesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         machine_id: str,
@@ -171,27 +186,36 @@ class MachinesResource(Resource):
     ) -> Machine:
         """Retrieve a machine.
 
+        Returns the details of a machine.
+
         `GET /machines/{machine_id}` (operation `GetMachine`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine to retrieve. Fills `{machine_id}` in the path;
+                must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Machine` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (machine_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -205,33 +229,40 @@ class MachinesResource(Resource):
     ) -> Machine:
         """Update a machine.
 
+        Updates an existing machine. Only the provided fields will be updated.
+
         `PATCH /machines/{machine_id}` (operation `UpdateMachine`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            name: body field `name`.
-            default_token_ttl: body field `default_token_ttl`; from 1 to 315360000.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine to update. Fills `{machine_id}` in the path; must
+                not be empty.
+            name: The name of the machine.
+            default_token_ttl: The default time-to-live (TTL) in seconds for tokens created by
+                this machine. Must be at least 1 second. From 1 to 315360000.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Machine` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (machine_id,),
-            body={
-                "name": name,
-                "default_token_ttl": default_token_ttl,
-            },
+            body={"name": name, "default_token_ttl": default_token_ttl},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -240,30 +271,39 @@ class MachinesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Machine2:
+    ) -> DeletedObject:
         """Delete a machine.
+
+        Deletes a machine.
 
         `DELETE /machines/{machine_id}` (operation `DeleteMachine`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine to delete. Fills `{machine_id}` in the path; must
+                not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `Machine2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (machine_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_secret_key(
         self,
@@ -275,26 +315,35 @@ class MachinesResource(Resource):
     ) -> MachineSecretKey:
         """Retrieve a machine secret key.
 
+        Returns the secret key for a machine.
+
         `GET /machines/{machine_id}/secret_key` (operation `GetMachineSecretKey`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine to retrieve the secret key for. Fills
+                `{machine_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `MachineSecretKey` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_SECRET_KEY,
             (machine_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def rotate_secret_key(
         self,
@@ -307,33 +356,46 @@ class MachinesResource(Resource):
     ) -> MachineSecretKey:
         """Rotate a machine's secret key.
 
+        Rotates the machine's secret key. When the secret key is rotated, make sure to update it
+        in your machine/application. The previous secret key will remain valid for the duration
+        specified by the previous_token_ttl parameter.
+
         `POST /machines/{machine_id}/secret_key/rotate` (operation `RotateMachineSecretKey`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            previous_token_ttl: body field `previous_token_ttl`; required; from 0 to 28800.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine to rotate the secret key for. Fills `{machine_id}`
+                in the path; must not be empty.
+            previous_token_ttl: The time in seconds that the previous secret key will remain
+                valid after rotation. This ensures a graceful transition period for updating
+                applications with the new secret key. Set to 0 to immediately expire the
+                previous key. Maximum value is 8 hours (28800 seconds). Required. From 0 to
+                28800.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `MachineSecretKey` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ROTATE_SECRET_KEY,
             (machine_id,),
-            body={
-                "previous_token_ttl": previous_token_ttl,
-            },
+            body={"previous_token_ttl": previous_token_ttl},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_scope(
         self,
@@ -346,31 +408,41 @@ class MachinesResource(Resource):
     ) -> MachineScope:
         """Create a machine scope.
 
+        Creates a new machine scope, allowing the specified machine to access another machine.
+        Maximum of 150 scopes per machine.
+
         `POST /machines/{machine_id}/scopes` (operation `CreateMachineScope`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            to_machine_id: body field `to_machine_id`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine that will have access to another machine. Fills
+                `{machine_id}` in the path; must not be empty.
+            to_machine_id: The ID of the machine that will be scoped to the current machine.
+                Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `MachineScope` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, UnprocessableEntityError: when Clerk answers 400, 401,
-                403, 404, 409, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_SCOPE,
             (machine_id,),
-            body={
-                "to_machine_id": to_machine_id,
-            },
+            body={"to_machine_id": to_machine_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_scope(
         self,
@@ -380,25 +452,36 @@ class MachinesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MachineScope2:
+    ) -> DeletedMachineScope:
         """Delete a machine scope.
+
+        Deletes a machine scope, removing access from one machine to another.
 
         `DELETE /machines/{machine_id}/scopes/{other_machine_id}` (operation
         `DeleteMachineScope`).
 
         Args:
-            machine_id: fills `{machine_id}` in the path; must not be empty.
-            other_machine_id: fills `{other_machine_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            machine_id: The ID of the machine that has access to another machine. Fills
+                `{machine_id}` in the path; must not be empty.
+            other_machine_id: The ID of the machine that is being accessed. Fills
+                `{other_machine_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `MachineScope2` decoded from Clerk's answer.
+            `DeletedMachineScope` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_SCOPE,

@@ -19,10 +19,7 @@ __all__ = ["MiscellaneousResource"]
 
 
 _GET_PUBLIC_INTERSTITIAL: Operation[None] = Operation(
-    "miscellaneous.get_public_interstitial",
-    "GET",
-    "/public/interstitial",
-    authenticated=False,
+    "miscellaneous.get_public_interstitial", "GET", "/public/interstitial", authenticated=False
 )
 
 
@@ -44,23 +41,33 @@ class MiscellaneousResource(Resource):
     ) -> None:
         """Returns the markup for the interstitial page.
 
+        The Clerk interstitial endpoint serves an html page that loads clerk.js in order to
+        check the user's authentication state. It is used by Clerk SDKs when the user's
+        authentication state cannot be immediately determined.
+
         `GET /public/interstitial` (operation `GetPublicInterstitial`).
 
         Args:
-            frontend_api: query parameter `frontend_api`.
-            publishable_key: query parameter `publishable_key`.
-            proxy_url: query parameter `proxy_url`.
-            domain: query parameter `domain`.
-            sign_in_url: query parameter `sign_in_url`.
-            use_domain_for_script: query parameter `use_domain_for_script`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            frontend_api: The Frontend API key of your instance.
+            publishable_key: The publishable key of your instance.
+            proxy_url: The proxy URL of your instance.
+            domain: The domain of your instance.
+            sign_in_url: The sign in URL of your instance.
+            use_domain_for_script: Whether to use the domain for the script URL.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            BadRequestError, ServerError: when Clerk answers 400, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _GET_PUBLIC_INTERSTITIAL,

@@ -48,23 +48,25 @@ class OAuthAccessTokensResource(Resource):
         With no body field given, an empty JSON object is sent.
 
         Args:
-            access_token: body field `access_token`.
-            secret: body field `secret`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            access_token: The access token to verify.
+            secret: The access token to verify. This is deprecated, use `access_token` instead.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerifyOAuthAccessTokenResponse` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY,
-            body={
-                "access_token": access_token,
-                "secret": secret,
-            },
+            body={"access_token": access_token, "secret": secret},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

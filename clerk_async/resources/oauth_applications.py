@@ -28,10 +28,7 @@ __all__ = ["OAuthApplicationsResource"]
 
 
 _LIST = Operation(
-    "oauth_applications.list",
-    "GET",
-    "/oauth_applications",
-    response=OAuthApplications,
+    "oauth_applications.list", "GET", "/oauth_applications", response=OAuthApplications
 )
 _CREATE = Operation(
     "oauth_applications.create",
@@ -99,26 +96,55 @@ class OAuthApplicationsResource(Resource):
     ) -> AsyncPager[OAuthApplication]:
         """Get a list of OAuth applications for an instance.
 
+        This request returns the list of OAuth applications for an instance. Results can be
+        paginated using the optional `limit` and `offset` query parameters. The OAuth
+        applications are ordered by descending creation date. Most recent OAuth applications
+        will be returned first.
+
         `GET /oauth_applications` (operation `ListOAuthApplications`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            order_by: query parameter `order_by`; Clerk's default is `"+created_at"`.
-            name_query: query parameter `name_query`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            order_by: Allows to return OAuth applications in a particular order. At the moment,
+                you can order the returned OAuth applications by their `created_at` and `name`.
+                In order to specify the direction, you can use the `+/-` symbols prepended in
+                the property to order by. For example, if you want OAuth applications to be
+                returned in descending order according to their `created_at` property, you can
+                use `-created_at`. If you don't use `+` or `-`, then `+` is implied. We only
+                support one `order_by` parameter, and if multiple `order_by` parameters are
+                provided, we will only keep the first one. For example, if you pass
+                `order_by=name&order_by=created_at`, we will consider only the first `order_by`
+                parameter, which is `name`. The `created_at` parameter will be ignored in this
+                case. Clerk's default: `"+created_at"`.
+            name_query: Returns OAuth applications with names that match the given query, via
+                case-insensitive partial match. Also returns the OAuth application whose
+                `client_id` is exactly the given query, which is useful for resolving a
+                `client_id` to the OAuth application `id` required by the read, update and
+                delete endpoints.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OAuthApplication]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `OAuthApplications`), or `async for` over every
-            `OAuthApplication` of every page.
+            `OAuthApplication` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            BadRequestError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                400, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -131,7 +157,6 @@ class OAuthApplicationsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -149,28 +174,43 @@ class OAuthApplicationsResource(Resource):
     ) -> OAuthApplicationWithSecret:
         """Create an OAuth application.
 
+        Creates a new OAuth application with the given name and callback URL for an instance.
+        The callback URL must be a valid URL. All URL schemes are allowed such as `http://`,
+        `https://`, `myapp://`, etc...
+
         `POST /oauth_applications` (operation `CreateOAuthApplication`).
 
         Args:
-            name: body field `name`; required.
-            redirect_uris: body field `redirect_uris`; a list; `None` sends null.
-            callback_url: body field `callback_url`; `None` sends null.
-            scopes: body field `scopes`; Clerk's default is `"profile email"`; `None` sends
+            name: The name of the new OAuth application. Max length: 256. Required.
+            redirect_uris: An array of redirect URIs of the new OAuth application. `None` sends
                 null.
-            consent_screen_enabled: body field `consent_screen_enabled`; Clerk's default is
-                `true`; `None` sends null.
-            pkce_required: body field `pkce_required`; Clerk's default is `false`; `None` sends
+            callback_url: The callback URL of the new OAuth application. `None` sends null.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate the
+                user payload of the OAuth user info endpoint. Available scopes are `profile`,
+                `email`, `public_metadata`, `private_metadata`. Provide the requested scopes as
+                a string, separated by spaces. Clerk's default: `"profile email"`. `None` sends
                 null.
-            public: body field `public`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow. Clerk's default: `true`. `None` sends null.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow. Clerk's
+                default: `false`. `None` sends null.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplicationWithSecret` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                400, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -186,7 +226,6 @@ class OAuthApplicationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         oauth_application_id: str,
@@ -197,26 +236,33 @@ class OAuthApplicationsResource(Resource):
     ) -> OAuthApplication:
         """Retrieve an OAuth application by ID.
 
+        Fetches the OAuth application whose ID matches the provided `id` in the path.
+
         `GET /oauth_applications/{oauth_application_id}` (operation `GetOAuthApplication`).
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            oauth_application_id: The ID of the OAuth application. Fills
+                `{oauth_application_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplication` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (oauth_application_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -235,29 +281,47 @@ class OAuthApplicationsResource(Resource):
     ) -> OAuthApplication:
         """Update an OAuth application.
 
+        Updates an existing OAuth application
+
         `PATCH /oauth_applications/{oauth_application_id}` (operation `UpdateOAuthApplication`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            redirect_uris: body field `redirect_uris`; a list; `None` sends null.
-            callback_url: body field `callback_url`; `None` sends null.
-            scopes: body field `scopes`; Clerk's default is `"profile email"`; `None` sends
+            oauth_application_id: The ID of the OAuth application to update. Fills
+                `{oauth_application_id}` in the path; must not be empty.
+            name: The new name of the OAuth application. Max length: 256. `None` sends null.
+            redirect_uris: An array of redirect URIs of the new OAuth application. `None` sends
                 null.
-            consent_screen_enabled: body field `consent_screen_enabled`; `None` sends null.
-            pkce_required: body field `pkce_required`; `None` sends null.
-            public: body field `public`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            callback_url: The new callback URL of the OAuth application. `None` sends null.
+            scopes: Define the allowed scopes for the new OAuth applications that dictate the
+                user payload of the OAuth user info endpoint. Available scopes are `profile`,
+                `email`, `public_metadata`, `private_metadata`. Provide the requested scopes as
+                a string, separated by spaces. Clerk's default: `"profile email"`. `None` sends
+                null.
+            consent_screen_enabled: True to enable a consent screen to display in the
+                authentication flow. This cannot be disabled for dynamically registered OAuth
+                Applications. `None` sends null.
+            pkce_required: True to require the Proof Key of Code Exchange (PKCE) flow. `None`
+                sends null.
+            public: If true, this client is public and you can use the Proof Key of Code
+                Exchange (PKCE) flow. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplication` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -274,7 +338,6 @@ class OAuthApplicationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         oauth_application_id: str,
@@ -285,27 +348,34 @@ class OAuthApplicationsResource(Resource):
     ) -> DeletedObject:
         """Delete an OAuth application.
 
+        Deletes the given OAuth application. This is not reversible.
+
         `DELETE /oauth_applications/{oauth_application_id}` (operation
         `DeleteOAuthApplication`).
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            oauth_application_id: The ID of the OAuth application to delete. Fills
+                `{oauth_application_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (oauth_application_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def upload_logo(
         self,
@@ -319,34 +389,43 @@ class OAuthApplicationsResource(Resource):
     ) -> OAuthApplication:
         """Upload a logo for the OAuth application.
 
+        Set or replace an OAuth application's logo by uploading an image file. This endpoint
+        uses the `multipart/form-data` request content type and accepts a file of image type.
+        The file size cannot exceed 10MB. Only the following file content types are supported:
+        `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
+
         `PUT /oauth_applications/{oauth_application_id}/logo` (operation
         `UploadOAuthApplicationLogo`).
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            file: the file to upload: bytes, a binary file object, a path, or `(filename,
+            oauth_application_id: The ID of the OAuth application for which to upload a logo.
+                Fills `{oauth_application_id}` in the path; must not be empty.
+            file: The file to upload: bytes, a binary file object, a path, or `(filename,
                 content, content_type)`.
-            uploader_user_id: body field `uploader_user_id`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            uploader_user_id: The ID of the user that will be credited with the image upload.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplication` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk
-                answers 400, 403, 404, 413 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkAPIError: Clerk answers 413.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPLOAD_LOGO,
             (oauth_application_id,),
-            body={
-                "file": file,
-                "uploader_user_id": uploader_user_id,
-            },
+            body={"file": file, "uploader_user_id": uploader_user_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def rotate_secret(
         self,
@@ -358,27 +437,35 @@ class OAuthApplicationsResource(Resource):
     ) -> OAuthApplicationWithSecret:
         """Rotate the client secret of the given OAuth application.
 
+        Rotates the OAuth application's client secret. When the client secret is rotated, make
+        sure to update it in authorized OAuth clients.
+
         `POST /oauth_applications/{oauth_application_id}/rotate_secret` (operation
         `RotateOAuthApplicationSecret`).
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            oauth_application_id: The ID of the OAuth application for which to rotate the client
+                secret. Fills `{oauth_application_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OAuthApplicationWithSecret` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ROTATE_SECRET,
             (oauth_application_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke_token(
         self,
@@ -391,29 +478,40 @@ class OAuthApplicationsResource(Resource):
     ) -> None:
         """Revoke an OAuth application token.
 
+        Revoke both OAuth access token and refresh token for the associated grant for the given
+        OAuth application. The request may specify either token. JWT access tokens cannot be
+        revoked.
+
         `POST /oauth_applications/{oauth_application_id}/revoke_token` (operation
         `RevokeOAuthApplicationToken`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            oauth_application_id: fills `{oauth_application_id}` in the path; must not be empty.
-            token: body field `token`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            oauth_application_id: The ID of the OAuth application for which to revoke the token.
+                Fills `{oauth_application_id}` in the path; must not be empty.
+            token: The opaque OAuth access token or refresh token to revoke. All tokens
+                associated with the same OAuth grant are also revoked. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _REVOKE_TOKEN,
             (oauth_application_id,),
-            body={
-                "token": token,
-            },
+            body={"token": token},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

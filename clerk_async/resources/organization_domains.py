@@ -80,36 +80,44 @@ class OrganizationDomainsResource(Resource):
     ) -> OrganizationDomain:
         """Create a new organization domain.
 
+        Creates a new organization domain. By default the domain is verified, but can be
+        optionally set to unverified.
+
         `POST /organizations/{organization_id}/domains` (operation `CreateOrganizationDomain`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            name: body field `name`.
-            enrollment_mode: body field `enrollment_mode`.
-            verified: body field `verified`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization where the new domain will be created.
+                Fills `{organization_id}` in the path; must not be empty.
+            name: The name of the new domain.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`
+            verified: The status of domain's verification. Defaults to true. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationDomain` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
             (organization_id,),
-            body={
-                "name": name,
-                "enrollment_mode": enrollment_mode,
-                "verified": verified,
-            },
+            body={"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list(
         self,
@@ -128,24 +136,38 @@ class OrganizationDomainsResource(Resource):
         `GET /organizations/{organization_id}/domains` (operation `ListOrganizationDomains`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            verified: query parameter `verified`.
-            enrollment_mode: query parameter `enrollment_mode`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            verified: Filter domains by their verification status. `true` or `false`
+            enrollment_mode: Filter domains by their enrollment mode. Accepts
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso`. Prefix a value with `-` to exclude it instead (e.g.
+                `-enterprise_sso`). Include and exclude filters can be combined and compose as
+                AND.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationDomain]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `OrganizationDomains`), or `async for` over every
-            `OrganizationDomain` of every page.
+            `OrganizationDomain` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -160,7 +182,6 @@ class OrganizationDomainsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def update(
         self,
         organization_id: str,
@@ -174,36 +195,44 @@ class OrganizationDomainsResource(Resource):
     ) -> OrganizationDomain:
         """Update an organization domain.
 
+        Updates the properties of an existing organization domain.
+
         `PATCH /organizations/{organization_id}/domains/{domain_id}` (operation
         `UpdateOrganizationDomain`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            domain_id: fills `{domain_id}` in the path; must not be empty.
-            enrollment_mode: body field `enrollment_mode`; `None` sends null.
-            verified: body field `verified`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which the domain belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            domain_id: The ID of the domain. Fills `{domain_id}` in the path; must not be empty.
+            enrollment_mode: The enrollment_mode for the new domain. This can be
+                `automatic_invitation`, `automatic_suggestion`, `manual_invitation` or
+                `enterprise_sso` `None` sends null.
+            verified: The status of the domain's verification. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationDomain` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (organization_id, domain_id),
-            body={
-                "enrollment_mode": enrollment_mode,
-                "verified": verified,
-            },
+            body={"enrollment_mode": enrollment_mode, "verified": verified},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -216,28 +245,37 @@ class OrganizationDomainsResource(Resource):
     ) -> DeletedObject:
         """Remove a domain from an organization.
 
+        Removes the given domain from the organization.
+
         `DELETE /organizations/{organization_id}/domains/{domain_id}` (operation
         `DeleteOrganizationDomain`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            domain_id: fills `{domain_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which the domain belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            domain_id: The ID of the domain. Fills `{domain_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (organization_id, domain_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify_ownership(
         self,
@@ -250,21 +288,36 @@ class OrganizationDomainsResource(Resource):
     ) -> OrganizationDomain:
         """Mark an organization domain's ownership as verified.
 
+        Flips the organization domain's ownership state to verified via the manual override
+        path, bypassing the self-serve TXT DNS challenge. The domain row records
+        strategy=`manual_override` and an `organization_domain.ownership_verified` audit event
+        is emitted with the same strategy.
+
+        Idempotent: re-calling on an already-verified domain returns the current ownership state
+        without re-emitting the audit event.
+
         `POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership` (operation
         `VerifyOrganizationDomainOwnership`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            domain_id: fills `{domain_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which the domain belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            domain_id: The ID of the domain. Fills `{domain_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationDomain` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY_OWNERSHIP,
@@ -272,13 +325,25 @@ class OrganizationDomainsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     def list_all(
         self,
         *,
         organization_id: str | UnsetType = UNSET,
-        verified: Literal["true", "false"] | str | UnsetType = UNSET,
-        enrollment_mode: Sequence[Literal["manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso", "-manual_invitation", "-automatic_invitation", "-automatic_suggestion", "-enterprise_sso"] | str] | UnsetType = UNSET,
+        verified: bool | UnsetType = UNSET,
+        enrollment_mode: Sequence[
+            Literal[
+                "manual_invitation",
+                "automatic_invitation",
+                "automatic_suggestion",
+                "enterprise_sso",
+                "-manual_invitation",
+                "-automatic_invitation",
+                "-automatic_suggestion",
+                "-enterprise_sso",
+            ]
+            | str
+        ]
+        | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         domains: Sequence[str] | UnsetType = UNSET,
         order_by: str | UnsetType = UNSET,
@@ -290,33 +355,63 @@ class OrganizationDomainsResource(Resource):
     ) -> AsyncPager[OrganizationDomain]:
         """List all organization domains.
 
+        Retrieves a list of all organization domains within the current instance. This endpoint
+        can be used to list all domains across all organizations or filter domains by
+        organization, verification status, enrollment mode, or search query.
+
+        The response includes pagination information and details about each domain including its
+        verification status, enrollment mode, and associated counts.
+
         `GET /organization_domains` (operation `ListAllOrganizationDomains`).
 
         Args:
-            organization_id: query parameter `organization_id`.
-            verified: query parameter `verified`; known values: `true`, `false`.
-            enrollment_mode: query parameter `enrollment_mode`; a list; known values:
-                `manual_invitation`, `automatic_invitation`, `automatic_suggestion`,
-                `enterprise_sso`, `-manual_invitation`, `-automatic_invitation`,
-                `-automatic_suggestion`, `-enterprise_sso`.
-            query: query parameter `query`.
-            domains: query parameter `domains`; a list.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to filter domains by.
+            verified: Filter by verification status. Known values: `true`, `false`.
+            enrollment_mode: Filter by enrollment mode. Prefix a value with `-` to exclude it
+                instead (e.g. `-enterprise_sso`). Include and exclude filters can be combined
+                and compose as AND. A list, sent as one comma-separated `enrollment_mode=`
+                value. Known values: `manual_invitation`, `automatic_invitation`,
+                `automatic_suggestion`, `enterprise_sso`, `-manual_invitation`,
+                `-automatic_invitation`, `-automatic_suggestion`, `-enterprise_sso`.
+            query: Search domains by name or organization ID. If the query starts with "org_",
+                it will search by exact organization ID match. Otherwise, it performs a
+                case-insensitive partial match on the domain name. Note: An empty string or
+                whitespace-only value is not allowed and will result in a validation error.
+            domains: Filter by exact domain names. Accepts multiple values (e.g.
+                domains=example.com&domains=test.org). A list; each item is sent as its own
+                `domains=` query pair.
+            order_by: Allows to return organization domains in a particular order. At the
+                moment, you can order the returned domains by their `name` or `created_at`. In
+                order to specify the direction, you can use the `+/-` symbols prepended to the
+                property to order by. For example, if you want domains to be returned in
+                descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`. Clerk's default: `"-created_at"`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationDomain]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `OrganizationDomains`), or `async for` over every
-            `OrganizationDomain` of every page.
+            `OrganizationDomain` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, PermissionDeniedError, UnprocessableEntityError: when Clerk
-                answers 401, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,

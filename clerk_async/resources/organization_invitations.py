@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation
@@ -93,29 +94,54 @@ class OrganizationInvitationsResource(Resource):
     ) -> AsyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Get a list of organization invitations for the current instance.
 
+        This request returns the list of organization invitations for the instance. Results can
+        be paginated using the optional `limit` and `offset` query parameters. You can filter
+        them by providing the 'status' query parameter, that accepts multiple values. You can
+        change the order by providing the 'order' query parameter, that accepts multiple values.
+        You can filter by the invited user email address providing the `query` query parameter.
+        The organization invitations are ordered by descending creation date by default.
+
         `GET /organization_invitations` (operation `ListInstanceOrganizationInvitations`).
 
         Args:
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            status: query parameter `status`; known values: `pending`, `accepted`, `revoked`,
-                `expired`.
-            query: query parameter `query`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            order_by: Allows to return organization invitations in a particular order. At the
+                moment, you can order the returned organization invitations either by their
+                `created_at` or `email_address`. In order to specify the direction, you can use
+                the `+/-` symbols prepended in the property to order by. For example, if you
+                want organization invitations to be returned in descending order according to
+                their `created_at` property, you can use `-created_at`. If you don't use `+` or
+                `-`, then `+` is implied. Defaults to `-created_at`. Clerk's default:
+                `"-created_at"`.
+            status: Filter organization invitations based on their status. Known values:
+                `pending`, `accepted`, `revoked`, `expired`.
+            query: Filter organization invitations based on their `email_address`
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationInvitationWithPublicOrganizationData]`, which sends nothing
             until used: await it for one `Page` (Clerk's answer is
             `OrganizationInvitationsWithPublicOrganizationData`), or `async for` over every
-            `OrganizationInvitationWithPublicOrganizationData` of every page.
+            `OrganizationInvitationWithPublicOrganizationData` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            BadRequestError, NotFoundError, ServerError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -129,7 +155,6 @@ class OrganizationInvitationsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -149,29 +174,70 @@ class OrganizationInvitationsResource(Resource):
     ) -> OrganizationInvitation:
         """Create and send an organization invitation.
 
+        Creates a new organization invitation and sends an email to the provided `email_address`
+        with a link to accept the invitation and join the organization. You can specify the
+        `role` for the invited organization member.
+
+        New organization invitations get a "pending" status until they are revoked by an
+        organization administrator or accepted by the invitee.
+
+        The request body supports passing an optional `redirect_url` parameter. When the invited
+        user clicks the link to accept the invitation, they will be redirected to the URL
+        provided. Use this parameter to implement a custom invitation acceptance flow.
+
+        You can specify the ID of the user that will send the invitation with the
+        `inviter_user_id` parameter. That user must be a member with administrator privileges in
+        the organization. Only "admin" members can create organization invitations.
+
+        You can optionally provide public and private metadata for the organization invitation.
+        The public metadata are visible by both the Frontend and the Backend whereas the private
+        ones only by the Backend. When the organization invitation is accepted, the metadata
+        will be transferred to the newly created organization membership.
+
         `POST /organizations/{organization_id}/invitations` (operation
         `CreateOrganizationInvitation`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            email_address: body field `email_address`; required.
-            role: body field `role`; required.
-            inviter_user_id: body field `inviter_user_id`; `None` sends null.
-            public_metadata: body field `public_metadata`; `None` sends null.
-            private_metadata: body field `private_metadata`; `None` sends null.
-            redirect_url: body field `redirect_url`; `None` sends null.
-            expires_in_days: body field `expires_in_days`; from 1 to 365; `None` sends null.
-            notify: body field `notify`; Clerk's default is `true`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization for which to send the invitation. Fills
+                `{organization_id}` in the path; must not be empty.
+            email_address: The email address of the new member that is going to be invited to
+                the organization. Required.
+            role: The role of the new member in the organization. Required.
+            inviter_user_id: The ID of the user that invites the new member to the organization.
+                Must be an administrator in the organization. `None` sends null.
+            public_metadata: Metadata saved on the organization invitation, read-only from the
+                Frontend API and fully accessible (read/write) from the Backend API. When the
+                organization invitation is accepted, the metadata will be transferred to the
+                newly created organization membership. `None` sends null.
+            private_metadata: Metadata saved on the organization invitation, fully accessible
+                (read/write) from the Backend API but not visible from the Frontend API. When
+                the organization invitation is accepted, the metadata will be transferred to the
+                newly created organization membership. `None` sends null.
+            redirect_url: Optional URL that the invitee will be redirected to once they accept
+                the invitation by clicking the join link in the invitation email. `None` sends
+                null.
+            expires_in_days: The number of days the invitation will be valid for. By default,
+                the invitation has a 30 days expire. From 1 to 365. `None` sends null.
+            notify: Optional flag which denotes whether an email invitation should be sent to
+                the given email address. Defaults to `true`. Clerk's default: `true`. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationInvitation` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 402, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -189,7 +255,6 @@ class OrganizationInvitationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     def list(
         self,
         organization_id: str,
@@ -205,30 +270,56 @@ class OrganizationInvitationsResource(Resource):
     ) -> AsyncPager[OrganizationInvitation]:
         """Get a list of organization invitations.
 
+        This request returns the list of organization invitations. Results can be paginated
+        using the optional `limit` and `offset` query parameters. You can filter them by
+        providing the 'status' query parameter, that accepts multiple values. The organization
+        invitations are ordered by descending creation date. Most recent invitations will be
+        returned first. Any invitations created as a result of an Organization Domain are not
+        included in the results.
+
         `GET /organizations/{organization_id}/invitations` (operation
         `ListOrganizationInvitations`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            status: query parameter `status`; known values: `pending`, `accepted`, `revoked`,
-                `expired`.
-            email_address: query parameter `email_address`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            status: Filter organization invitations based on their status. Known values:
+                `pending`, `accepted`, `revoked`, `expired`.
+            email_address: Returns organization invitations inviting the specified email
+                address.
+            order_by: Allows to return organization invitations in a particular order. You can
+                order the returned organization invitations either by their `created_at` or
+                `email_address`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organization invitations to be returned in descending order according to their
+                `created_at` property, you can use `-created_at`. If you don't use `+` or `-`,
+                then `+` is implied. Defaults to `-created_at`. Clerk's default:
+                `"-created_at"`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationInvitation]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `OrganizationInvitations`), or `async for` over every
-            `OrganizationInvitation` of every page.
+            `OrganizationInvitation` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
-                404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -244,7 +335,6 @@ class OrganizationInvitationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def bulk_create(
         self,
         organization_id: str,
@@ -256,22 +346,51 @@ class OrganizationInvitationsResource(Resource):
     ) -> OrganizationInvitations:
         """Bulk create and send organization invitations.
 
+        Creates new organization invitations in bulk and sends out emails to the provided email
+        addresses with a link to accept the invitation and join the organization.
+
+        This endpoint is limited to a maximum of 10 invitations per API call. If you need to
+        send more invitations, please make multiple requests.
+
+        You can specify a different `role` for each invited organization member. New
+        organization invitations get a "pending" status until they are revoked by an
+        organization administrator or accepted by the invitee. The request body supports passing
+        an optional `redirect_url` parameter for each invitation. When the invited user clicks
+        the link to accept the invitation, they will be redirected to the provided URL. Use this
+        parameter to implement a custom invitation acceptance flow. You can specify the ID of
+        the user that will send the invitation with the `inviter_user_id` parameter. Each
+        invitation can have a different inviter user. Inviter users must be members with
+        administrator privileges in the organization. Only "admin" members can create
+        organization invitations. You can optionally provide public and private metadata for
+        each organization invitation. The public metadata are visible by both the Frontend and
+        the Backend, whereas the private metadata are only visible by the Backend. When the
+        organization invitation is accepted, the metadata will be transferred to the newly
+        created organization membership.
+
         `POST /organizations/{organization_id}/invitations/bulk` (operation
         `CreateOrganizationInvitationBulk`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            items: the entries, sent as the JSON array body; each a Struct or a mapping (1 to 10
-                entries).
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            items: The entries, sent as the JSON array body; each a Struct or a mapping. 1 to 10
+                entries.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationInvitations` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BULK_CREATE,
@@ -280,7 +399,7 @@ class OrganizationInvitationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     def list_pending(
         self,
         organization_id: str,
@@ -293,41 +412,55 @@ class OrganizationInvitationsResource(Resource):
     ) -> AsyncPager[OrganizationInvitation]:
         """Get a list of pending organization invitations.
 
+        This request returns the list of organization invitations with "pending" status. These
+        are the organization invitations that can still be used to join the organization, but
+        have not been accepted by the invited user yet. Results can be paginated using the
+        optional `limit` and `offset` query parameters. The organization invitations are ordered
+        by descending creation date. Most recent invitations will be returned first. Any
+        invitations created as a result of an Organization Domain are not included in the
+        results.
+
         `GET /organizations/{organization_id}/invitations/pending` (operation
         `ListPendingOrganizationInvitations`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationInvitation]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `OrganizationInvitations`), or `async for` over every
-            `OrganizationInvitation` of every page.
+            `OrganizationInvitation` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST_PENDING,
             (organization_id,),
-            query={
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get(
         self,
@@ -340,28 +473,37 @@ class OrganizationInvitationsResource(Resource):
     ) -> OrganizationInvitation:
         """Retrieve an organization invitation by ID.
 
+        Use this request to get an existing organization invitation by ID.
+
         `GET /organizations/{organization_id}/invitations/{invitation_id}` (operation
         `GetOrganizationInvitation`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            invitation_id: fills `{invitation_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            invitation_id: The organization invitation ID. Fills `{invitation_id}` in the path;
+                must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationInvitation` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (organization_id, invitation_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke(
         self,
@@ -375,28 +517,42 @@ class OrganizationInvitationsResource(Resource):
     ) -> OrganizationInvitation:
         """Revoke a pending organization invitation.
 
+        Use this request to revoke a previously issued organization invitation. Revoking an
+        organization invitation makes it invalid; the invited user will no longer be able to
+        join the organization with the revoked invitation. Only organization invitations with
+        "pending" status can be revoked. The request accepts the `requesting_user_id` parameter
+        to specify the user which revokes the invitation. Only users with "admin" role can
+        revoke invitations.
+
         `POST /organizations/{organization_id}/invitations/{invitation_id}/revoke` (operation
         `RevokeOrganizationInvitation`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            invitation_id: fills `{invitation_id}` in the path; must not be empty.
-            requesting_user_id: body field `requesting_user_id`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            invitation_id: The organization invitation ID. Fills `{invitation_id}` in the path;
+                must not be empty.
+            requesting_user_id: The ID of the user that revokes the invitation. Must be an
+                administrator in the organization. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationInvitation` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,
             (organization_id, invitation_id),
-            body={
-                "requesting_user_id": requesting_user_id,
-            },
+            body={"requesting_user_id": requesting_user_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

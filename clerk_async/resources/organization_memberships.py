@@ -74,26 +74,46 @@ class OrganizationMembershipsResource(Resource):
     ) -> OrganizationMembership:
         """Create a new organization membership.
 
+        Adds a user as a member to the given organization. Only users in the same instance as
+        the organization can be added as members.
+
+        This organization will be the user's [active organization]
+        (https://clerk.com/docs/organizations/overview#active-organization) the next time they
+        create a session, presuming they don't explicitly set a different organization as active
+        before then.
+
         `POST /organizations/{organization_id}/memberships` (operation
         `CreateOrganizationMembership`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            user_id: body field `user_id`; required.
-            role: body field `role`; required.
-            public_metadata: body field `public_metadata`; `None` sends null.
-            private_metadata: body field `private_metadata`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization where the new membership will be
+                created. Fills `{organization_id}` in the path; must not be empty.
+            user_id: The ID of the user that will be added as a member in the organization. The
+                user needs to exist in the same instance as the organization and must not be a
+                member of the given organization already. Required.
+            role: The role that the new member will have in the organization. Required.
+            public_metadata: Metadata saved on the organization membership, that is visible to
+                both your frontend and backend. `None` sends null.
+            private_metadata: Metadata saved on the organization membership that is only visible
+                to your backend. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationMembership` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -106,7 +126,6 @@ class OrganizationMembershipsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def list(
         self,
@@ -136,42 +155,88 @@ class OrganizationMembershipsResource(Resource):
     ) -> AsyncPager[OrganizationMembership]:
         """Get a list of all members of an organization.
 
+        Retrieves all user memberships for the given organization
+
         `GET /organizations/{organization_id}/memberships` (operation
         `ListOrganizationMemberships`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            order_by: query parameter `order_by`.
-            user_id: query parameter `user_id`; a list.
-            email_address: query parameter `email_address`; a list.
-            phone_number: query parameter `phone_number`; a list.
-            username: query parameter `username`; a list.
-            web3_wallet: query parameter `web3_wallet`; a list.
-            role: query parameter `role`; a list.
-            query: query parameter `query`.
-            email_address_query: query parameter `email_address_query`.
-            phone_number_query: query parameter `phone_number_query`.
-            username_query: query parameter `username_query`.
-            name_query: query parameter `name_query`.
-            last_active_at_before: query parameter `last_active_at_before`.
-            last_active_at_after: query parameter `last_active_at_after`.
-            created_at_before: query parameter `created_at_before`.
-            created_at_after: query parameter `created_at_after`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The organization ID. Fills `{organization_id}` in the path; must
+                not be empty.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those values
+                with + or -, we can choose to sort in ascending (ASC) or descending (DESC)
+                order.".
+            user_id: Returns users with the user IDs specified. For each user ID, the `+` and
+                `-` can be prepended to the ID, which denote whether the respective user ID
+                should be included or excluded from the result set. Accepts up to 100 user IDs.
+                Any user IDs not found are ignored. A list; each item is sent as its own
+                `user_id=` query pair.
+            email_address: Returns users with the specified email addresses. Accepts up to 100
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
+            phone_number: Returns users with the specified phone numbers. Accepts up to 100
+                phone numbers. Any phone numbers not found are ignored. A list; each item is
+                sent as its own `phone_number=` query pair.
+            username: Returns users with the specified usernames. Accepts up to 100 usernames.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
+            web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up to
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
+            role: Returns users with the specified roles. Accepts up to 100 roles. Any roles not
+                found are ignored. A list; each item is sent as its own `role=` query pair.
+            query: Returns users that match the given query. For possible matches, we check the
+                email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
+                last names. The query value doesn't need to match the exact value you are
+                looking for, it is capable of partial matches as well.
+            email_address_query: Returns users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`.
+            phone_number_query: Returns users with phone numbers that match the given query, via
+                case-insensitive partial match. For example, `phone_number_query=555` will match
+                a user with the phone number `+1555xxxxxxx`.
+            username_query: Returns users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to retrieve
+                users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the given
+                date (with millisecond precision). Example: use 1700690400000 to retrieve users
+                whose last session activity was after 2023-11-23.
+            created_at_before: Returns users who have been created before the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created after 2024-10-29.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
-            `OrganizationMembership` of every page.
+            `OrganizationMembership` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -200,7 +265,6 @@ class OrganizationMembershipsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def update(
         self,
         organization_id: str,
@@ -213,34 +277,40 @@ class OrganizationMembershipsResource(Resource):
     ) -> OrganizationMembership:
         """Update an organization membership.
 
+        Updates the properties of an existing organization membership
+
         `PATCH /organizations/{organization_id}/memberships/{user_id}` (operation
         `UpdateOrganizationMembership`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            user_id: fills `{user_id}` in the path; must not be empty.
-            role: body field `role`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which this membership belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            user_id: The ID of the user to which this membership belongs. Fills `{user_id}` in
+                the path; must not be empty.
+            role: The new role of the given membership. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationMembership` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, UnprocessableEntityError: when Clerk answers 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (organization_id, user_id),
-            body={
-                "role": role,
-            },
+            body={"role": role},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -253,28 +323,37 @@ class OrganizationMembershipsResource(Resource):
     ) -> OrganizationMembership:
         """Remove a member from an organization.
 
+        Removes the given membership from the organization
+
         `DELETE /organizations/{organization_id}/memberships/{user_id}` (operation
         `DeleteOrganizationMembership`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which this membership belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            user_id: The ID of the user to which this membership belongs. Fills `{user_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationMembership` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, UnprocessableEntityError: when Clerk answers
-                401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (organization_id, user_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_metadata(
         self,
@@ -289,30 +368,43 @@ class OrganizationMembershipsResource(Resource):
     ) -> OrganizationMembership:
         """Merge and update organization membership metadata.
 
+        Update an organization membership's metadata attributes by merging existing values with
+        the provided parameters. Metadata values will be updated via a deep merge. Deep means
+        that any nested JSON objects will be merged as well. You can remove metadata keys at any
+        level by setting their value to `null`.
+
         `PATCH /organizations/{organization_id}/memberships/{user_id}/metadata` (operation
         `UpdateOrganizationMembershipMetadata`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            user_id: fills `{user_id}` in the path; must not be empty.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to which this membership belongs. Fills
+                `{organization_id}` in the path; must not be empty.
+            user_id: The ID of the user to which this membership belongs. Fills `{user_id}` in
+                the path; must not be empty.
+            public_metadata: Metadata saved on the organization membership, that is visible to
+                both your frontend and backend. The new object will be merged with the existing
+                value.
+            private_metadata: Metadata saved on the organization membership that is only visible
+                to your backend. The new object will be merged with the existing value.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationMembership` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
-                404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_METADATA,
             (organization_id, user_id),
-            body={
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-            },
+            body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -22,10 +22,7 @@ __all__ = ["OrganizationPermissionsResource"]
 
 
 _LIST = Operation(
-    "organization_permissions.list",
-    "GET",
-    "/organization_permissions",
-    response=Permissions,
+    "organization_permissions.list", "GET", "/organization_permissions", response=Permissions
 )
 _CREATE = Operation(
     "organization_permissions.create",
@@ -73,39 +70,50 @@ class OrganizationPermissionsResource(Resource):
     ) -> AsyncPager[Permission]:
         """Get a list of all organization permissions.
 
+        Retrieves all organization permissions for the given instance.
+
         `GET /organization_permissions` (operation `ListOrganizationPermissions`).
 
         Args:
-            query: query parameter `query`.
-            order_by: query parameter `order_by`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            query: Returns organization permissions with ID, name, or key that match the given
+                query. Uses exact match for permission ID and partial match for name and key.
+            order_by: Allows to return organization permissions in a particular order. At the
+                moment, you can order the returned permissions by their `created_at`, `name`, or
+                `key`. In order to specify the direction, you can use the `+/-` symbols
+                prepended in the property to order by. For example, if you want permissions to
+                be returned in descending order according to their `created_at` property, you
+                can use `-created_at`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Permission]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `Permissions`), or `async for` over every `Permission` of every
+            page. The errors below arise on the await, or where iteration reaches the failing
             page.
 
         Raises:
-            AuthenticationError, UnprocessableEntityError: when Clerk answers 401, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "query": query,
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -119,35 +127,42 @@ class OrganizationPermissionsResource(Resource):
     ) -> Permission:
         """Create a new organization permission.
 
+        Creates a new organization permission for the given instance.
+
         `POST /organization_permissions` (operation `CreateOrganizationPermission`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            name: body field `name`; required.
-            key: body field `key`; required.
-            description: body field `description`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name of the permission. Required.
+            key: The key of the permission. Must have the format "org:feature:action" where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores, for example "org:billing:manage" or "org:team:read". Cannot begin
+                with "org:sys_" as that prefix is reserved for system permissions. Required.
+            description: A description of the permission.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Permission` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 402, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "name": name,
-                "key": key,
-                "description": description,
-            },
+            body={"name": name, "key": key, "description": description},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get(
         self,
@@ -159,26 +174,33 @@ class OrganizationPermissionsResource(Resource):
     ) -> Permission:
         """Get an organization permission.
 
+        Retrieves the details of an organization permission.
+
         `GET /organization_permissions/{permission_id}` (operation `GetOrganizationPermission`).
 
         Args:
-            permission_id: fills `{permission_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            permission_id: The ID of the permission to retrieve. Fills `{permission_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Permission` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError: when Clerk answers 401, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (permission_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -193,38 +215,47 @@ class OrganizationPermissionsResource(Resource):
     ) -> Permission:
         """Update an organization permission.
 
+        Updates the properties of an existing organization permission. System permissions cannot
+        be updated.
+
         `PATCH /organization_permissions/{permission_id}` (operation
         `UpdateOrganizationPermission`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            permission_id: fills `{permission_id}` in the path; must not be empty.
-            name: body field `name`.
-            key: body field `key`.
-            description: body field `description`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            permission_id: The ID of the permission to update. Fills `{permission_id}` in the
+                path; must not be empty.
+            name: The name of the permission.
+            key: The key of the permission. Must have the format "org:feature:action" where
+                feature and action are segments consisting of lowercase letters, digits, or
+                underscores. Cannot begin with "org:sys_" as that prefix is reserved for system
+                permissions.
+            description: A description of the permission.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Permission` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (permission_id,),
-            body={
-                "name": name,
-                "key": key,
-                "description": description,
-            },
+            body={"name": name, "key": key, "description": description},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -236,20 +267,29 @@ class OrganizationPermissionsResource(Resource):
     ) -> DeletedObject:
         """Delete an organization permission.
 
+        Deletes an organization permission. System permissions cannot be deleted.
+
         `DELETE /organization_permissions/{permission_id}` (operation
         `DeleteOrganizationPermission`).
 
         Args:
-            permission_id: fills `{permission_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            permission_id: The ID of the permission to delete. Fills `{permission_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

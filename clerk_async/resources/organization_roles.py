@@ -32,10 +32,7 @@ _CREATE = Operation(
     empty_body=True,
 )
 _GET = Operation(
-    "organization_roles.get",
-    "GET",
-    "/organization_roles/{organization_role_id}",
-    response=Role,
+    "organization_roles.get", "GET", "/organization_roles/{organization_role_id}", response=Role
 )
 _UPDATE = Operation(
     "organization_roles.update",
@@ -81,39 +78,54 @@ class OrganizationRolesResource(Resource):
     ) -> AsyncPager[Role]:
         """Get a list of organization roles.
 
+        This request returns the list of organization roles for the instance. Results can be
+        paginated using the optional `limit` and `offset` query parameters. The organization
+        roles are ordered by descending creation date. Most recent roles will be returned first.
+
         `GET /organization_roles` (operation `ListOrganizationRoles`).
 
         Args:
-            query: query parameter `query`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            query: Returns organization roles with ID, name, or key that match the given query.
+                Uses exact match for organization role ID and partial match for name and key.
+            order_by: Allows to return organization roles in a particular order. At the moment,
+                you can order the returned organization roles by their `created_at`, `name`, or
+                `key`. In order to specify the direction, you can use the `+/-` symbols
+                prepended in the property to order by. For example, if you want organization
+                roles to be returned in descending order according to their `created_at`
+                property, you can use `-created_at`. If you don't use `+` or `-`, then `+` is
+                implied. Defaults to `-created_at`. Clerk's default: `"-created_at"`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Role]`, which sends nothing until used: await it for one `Page` (Clerk's
-            answer is `Roles`), or `async for` over every `Role` of every page.
+            answer is `Roles`), or `async for` over every `Role` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "query": query,
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -129,27 +141,43 @@ class OrganizationRolesResource(Resource):
     ) -> Role:
         """Create an organization role.
 
+        Creates a new organization role with the given name and permissions for an instance. The
+        key must be unique for the instance and start with the 'org:' prefix, followed by
+        lowercase alphanumeric characters and underscores only. You can optionally provide a
+        description for the role and specify whether it should be included in the initial role
+        set. Organization roles support permissions that can be assigned to control access
+        within the organization.
+
         `POST /organization_roles` (operation `CreateOrganizationRole`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            name: body field `name`; required.
-            key: body field `key`; required.
-            description: body field `description`; `None` sends null.
-            permissions: body field `permissions`; a list; `None` sends null.
-            include_in_initial_role_set: body field `include_in_initial_role_set`; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name of the new organization role. Required.
+            key: A unique key for the organization role. Must start with 'org:' and contain only
+                lowercase alphanumeric characters and underscores. Required.
+            description: Optional description for the role. `None` sends null.
+            permissions: Array of permission IDs to assign to the role. `None` sends null.
+            include_in_initial_role_set: Whether this role should be included in the initial
+                role set. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Role` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError,
-                PermissionDeniedError, UnprocessableEntityError: when Clerk answers 400, 401,
-                402, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -163,7 +191,6 @@ class OrganizationRolesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         organization_role_id: str,
@@ -174,26 +201,34 @@ class OrganizationRolesResource(Resource):
     ) -> Role:
         """Retrieve an organization role.
 
+        Use this request to retrieve an existing organization role by its ID.
+
         `GET /organization_roles/{organization_role_id}` (operation `GetOrganizationRole`).
 
         Args:
-            organization_role_id: fills `{organization_role_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_role_id: The ID of the organization role. Fills
+                `{organization_role_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Role` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (organization_role_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -209,39 +244,48 @@ class OrganizationRolesResource(Resource):
     ) -> Role:
         """Update an organization role.
 
+        Updates an existing organization role. You can update the name, key, description, and
+        permissions of the role. All parameters are optional - you can update only the fields
+        you want to change. If the role is used as a creator role or domain default role,
+        updating the key will cascade the update to the organization settings.
+
         `PATCH /organization_roles/{organization_role_id}` (operation `UpdateOrganizationRole`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_role_id: fills `{organization_role_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            key: body field `key`; `None` sends null.
-            description: body field `description`; `None` sends null.
-            permissions: body field `permissions`; a list; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_role_id: The ID of the organization role to update. Fills
+                `{organization_role_id}` in the path; must not be empty.
+            name: The new name for the organization role. `None` sends null.
+            key: A unique key for the organization role. Must start with 'org:' and contain only
+                lowercase alphanumeric characters and underscores. `None` sends null.
+            description: Optional description for the role. `None` sends null.
+            permissions: Array of permission IDs to assign to the role. If provided, this will
+                replace the existing permissions. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Role` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (organization_role_id,),
-            body={
-                "name": name,
-                "key": key,
-                "description": description,
-                "permissions": permissions,
-            },
+            body={"name": name, "key": key, "description": description, "permissions": permissions},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -253,27 +297,38 @@ class OrganizationRolesResource(Resource):
     ) -> DeletedObject:
         """Delete an organization role.
 
+        Deletes the organization role. The role cannot be deleted if it is currently used as the
+        default creator role, domain default role, assigned to any members, or exists in any
+        invitations.
+
         `DELETE /organization_roles/{organization_role_id}` (operation
         `DeleteOrganizationRole`).
 
         Args:
-            organization_role_id: fills `{organization_role_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_role_id: The ID of the organization role to delete. Fills
+                `{organization_role_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 401, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (organization_role_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def assign_permission(
         self,
@@ -286,28 +341,38 @@ class OrganizationRolesResource(Resource):
     ) -> Role:
         """Assign a permission to an organization role.
 
+        Assigns a permission to an organization role
+
         `POST /organization_roles/{organization_role_id}/permissions/{permission_id}` (operation
         `AssignPermissionToOrganizationRole`).
 
         Args:
-            organization_role_id: fills `{organization_role_id}` in the path; must not be empty.
-            permission_id: fills `{permission_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_role_id: The ID of the organization role. Fills
+                `{organization_role_id}` in the path; must not be empty.
+            permission_id: The ID of the permission to assign. Fills `{permission_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Role` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError: when Clerk
-                answers 401, 403, 404, 409 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ASSIGN_PERMISSION,
             (organization_role_id, permission_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def remove_permission(
         self,
@@ -320,21 +385,32 @@ class OrganizationRolesResource(Resource):
     ) -> Role:
         """Remove a permission from an organization role.
 
+        Removes a permission from an organization role
+
         `DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}`
         (operation `RemovePermissionFromOrganizationRole`).
 
         Args:
-            organization_role_id: fills `{organization_role_id}` in the path; must not be empty.
-            permission_id: fills `{permission_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_role_id: The ID of the organization role. Fills
+                `{organization_role_id}` in the path; must not be empty.
+            permission_id: The ID of the permission to remove. Fills `{permission_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Role` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 401, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REMOVE_PERMISSION,

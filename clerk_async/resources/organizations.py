@@ -29,17 +29,10 @@ __all__ = ["OrganizationsResource"]
 
 _LIST = Operation("organizations.list", "GET", "/organizations", response=Organizations)
 _CREATE = Operation(
-    "organizations.create",
-    "POST",
-    "/organizations",
-    response=Organization,
-    body="json",
+    "organizations.create", "POST", "/organizations", response=Organization, body="json"
 )
 _GET = Operation(
-    "organizations.get",
-    "GET",
-    "/organizations/{organization_id}",
-    response=Organization,
+    "organizations.get", "GET", "/organizations/{organization_id}", response=Organization
 )
 _UPDATE = Operation(
     "organizations.update",
@@ -50,10 +43,7 @@ _UPDATE = Operation(
     empty_body=True,
 )
 _DELETE = Operation(
-    "organizations.delete",
-    "DELETE",
-    "/organizations/{organization_id}",
-    response=DeletedObject,
+    "organizations.delete", "DELETE", "/organizations/{organization_id}", response=DeletedObject
 )
 _MERGE_METADATA = Operation(
     "organizations.merge_metadata",
@@ -127,38 +117,70 @@ class OrganizationsResource(Resource):
     ) -> AsyncPager[Organization]:
         """Get a list of organizations for an instance.
 
+        This request returns the list of organizations for an instance. Results can be paginated
+        using the optional `limit` and `offset` query parameters. The organizations are ordered
+        by descending creation date. Most recent organizations will be returned first.
+
         `GET /organizations` (operation `ListOrganizations`).
 
         Args:
-            include_members_count: query parameter `include_members_count`.
-            include_missing_member_with_elevated_permissions: query parameter
-                `include_missing_member_with_elevated_permissions`.
-            query: query parameter `query`.
-            user_id: query parameter `user_id`; a list.
-            organization_id: query parameter `organization_id`; a list.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            include_members_count: Flag to denote whether the member counts of each organization
+                should be included in the response or not.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not to
+                include a member with elevated permissions who is not currently a member of the
+                organization.
+            query: Returns organizations with ID, name, or slug that match the given query. Uses
+                exact match for organization ID and partial match for name and slug.
+            user_id: Returns organizations that include any of the specified user IDs as
+                members. Any user IDs not found are ignored. For each user ID, the `+` and `-`
+                can be prepended to the ID, which denote whether the respective organization
+                should be included or excluded from the result set. A list; each item is sent as
+                its own `user_id=` query pair.
+            organization_id: Returns organizations with the organization IDs specified. Any
+                organization IDs not found are ignored. For each organization ID, the `+` and
+                `-` can be prepended to the ID, which denote whether the respective organization
+                should be included or excluded from the result set. Accepts up to 100
+                organization IDs. Example: ?organization_id=+org_1&organization_id=-org_2. A
+                list; each item is sent as its own `organization_id=` query pair.
+            order_by: Allows to return organizations in a particular order. At the moment, you
+                can order the returned organizations either by their `name`, `created_at` or
+                `members_count`. In order to specify the direction, you can use the `+/-`
+                symbols prepended in the property to order by. For example, if you want
+                organizations to be returned in descending order according to their `created_at`
+                property, you can use `-created_at`. If you don't use `+` or `-`, then `+` is
+                implied. Defaults to `-created_at`. Clerk's default: `"-created_at"`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Organization]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `Organizations`), or `async for` over every `Organization` of
-            every page.
+            every page. The errors below arise on the await, or where iteration reaches the
+            failing page.
 
         Raises:
-            BadRequestError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                400, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
             query={
                 "include_members_count": include_members_count,
-                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
+                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,  # noqa: E501
                 "query": query,
                 "user_id": user_id,
                 "organization_id": organization_id,
@@ -168,7 +190,6 @@ class OrganizationsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -187,27 +208,59 @@ class OrganizationsResource(Resource):
     ) -> Organization:
         """Create an organization.
 
+        Creates a new organization with the given name for an instance. You can specify an
+        optional slug for the new organization. If provided, the organization slug can contain
+        only lowercase alphanumeric characters (letters and digits) and the dash "-".
+        Organization slugs must be unique for the instance. You can provide additional metadata
+        for the organization and set any custom attribute you want. Organizations support
+        private and public metadata. Private metadata can only be accessed from the Backend API.
+        Public metadata can be accessed from the Backend API, and are read-only from the
+        Frontend API. The `created_by` user will see this as their active organization
+        (https://clerk.com/docs/organizations/overview#active-organization) the next time they
+        create a session, presuming they don't explicitly set a different organization as active
+        before then.
+
         `POST /organizations` (operation `CreateOrganization`).
 
         Args:
-            name: body field `name`; required.
-            created_by: body field `created_by`; `None` sends null.
-            private_metadata: body field `private_metadata`; `None` sends null.
-            public_metadata: body field `public_metadata`; `None` sends null.
-            slug: body field `slug`; `None` sends null.
-            max_allowed_memberships: body field `max_allowed_memberships`; at least 0; `None`
-                sends null.
-            created_at: body field `created_at`; `None` sends null.
-            role_set_key: body field `role_set_key`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name of the new organization. May not contain URLs or HTML. Max length:
+                256. Required.
+            created_by: The ID of the User who will become the administrator for the new
+                organization. `None` sends null.
+            private_metadata: Metadata saved on the organization, accessible only from the
+                Backend API. `None` sends null.
+            public_metadata: Metadata saved on the organization, read-only from the Frontend API
+                and fully accessible (read/write) from the Backend API. `None` sends null.
+            slug: A slug for the new organization. Can contain only lowercase alphanumeric
+                characters and the dash "-". Must be unique for the instance. This field should
+                only be included when slugs are enabled in the organization settings, refer to
+                our documentation
+                (https://clerk.com/docs/guides/organizations/overview#organization-slugs).
+                `None` sends null.
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization. At least 0. `None` sends null.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`). `None` sends
+                null.
+            role_set_key: The key of the role set
+                (https://clerk.com/docs/guides/organizations/control-access/role-sets) to assign
+                to this organization. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, PermissionDeniedError, UnprocessableEntityError:
-                when Clerk answers 400, 402, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -224,7 +277,6 @@ class OrganizationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         organization_id: str,
@@ -237,33 +289,43 @@ class OrganizationsResource(Resource):
     ) -> Organization:
         """Retrieve an organization by ID or slug.
 
+        Fetches the organization whose ID or slug matches the provided `id_or_slug` URL query
+        parameter.
+
         `GET /organizations/{organization_id}` (operation `GetOrganization`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            include_members_count: query parameter `include_members_count`.
-            include_missing_member_with_elevated_permissions: query parameter
-                `include_missing_member_with_elevated_permissions`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID or slug of the organization. Fills `{organization_id}` in
+                the path; must not be empty.
+            include_members_count: Flag to denote whether or not the organization's members
+                count should be included in the response.
+            include_missing_member_with_elevated_permissions: Flag to denote whether or not to
+                include a member with elevated permissions who is not currently a member of the
+                organization.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError: when Clerk answers 403, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (organization_id,),
             query={
                 "include_members_count": include_members_count,
-                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
+                "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,  # noqa: E501
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -281,29 +343,51 @@ class OrganizationsResource(Resource):
     ) -> Organization:
         """Update an organization.
 
+        Updates an existing organization.
+
+        As of API version 2026-05-12, this endpoint no longer accepts `public_metadata` or
+        `private_metadata`. Use `PATCH /v1/organizations/{organization_id}/metadata` to merge
+        updates into existing metadata, or `PUT /v1/organizations/{organization_id}/metadata` to
+        replace a metadata field entirely.
+
         `PATCH /organizations/{organization_id}` (operation `UpdateOrganization`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            slug: body field `slug`; `None` sends null.
-            max_allowed_memberships: body field `max_allowed_memberships`; at least 0; `None`
-                sends null.
-            admin_delete_enabled: body field `admin_delete_enabled`; `None` sends null.
-            created_at: body field `created_at`; `None` sends null.
-            role_set_key: body field `role_set_key`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to update. Fills `{organization_id}` in
+                the path; must not be empty.
+            name: The new name of the organization. May not contain URLs or HTML. Max length:
+                256. `None` sends null.
+            slug: The new slug of the organization, which needs to be unique in the instance.
+                `None` sends null.
+            max_allowed_memberships: The maximum number of memberships allowed for this
+                organization. At least 0. `None` sends null.
+            admin_delete_enabled: If true, an admin can delete this organization with the
+                Frontend API. `None` sends null.
+            created_at: A custom date/time denoting _when_ the organization was created,
+                specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`). `None` sends
+                null.
+            role_set_key: The key of the role set
+                (https://clerk.com/docs/guides/organizations/control-access/role-sets) to assign
+                to this organization. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 402, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -319,7 +403,6 @@ class OrganizationsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         organization_id: str,
@@ -330,25 +413,36 @@ class OrganizationsResource(Resource):
     ) -> DeletedObject:
         """Delete an organization.
 
+        Deletes the given organization. Please note that deleting an organization will also
+        delete all memberships and invitations. This is not reversible.
+
+        After the organization is deleted, any user's active sessions that contain the deleted
+        organization will be cleared.
+
         `DELETE /organizations/{organization_id}` (operation `DeleteOrganization`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization to delete. Fills `{organization_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (organization_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def merge_metadata(
         self,
@@ -362,35 +456,46 @@ class OrganizationsResource(Resource):
     ) -> Organization:
         """Merge and update metadata for an organization.
 
+        Update organization metadata attributes by merging existing values with the provided
+        parameters. Metadata values will be updated via a deep merge. Deep meaning that any
+        nested JSON objects will be merged as well. You can remove metadata keys at any level by
+        setting their value to `null`.
+
         `PATCH /organizations/{organization_id}/metadata` (operation
         `MergeOrganizationMetadata`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization for which metadata will be merged or
+                updated. Fills `{organization_id}` in the path; must not be empty.
+            public_metadata: Metadata saved on the organization, that is visible to both your
+                frontend and backend. The new object will be merged with the existing value.
+            private_metadata: Metadata saved on the organization that is only visible to your
+                backend. The new object will be merged with the existing value.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _MERGE_METADATA,
             (organization_id,),
-            body={
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-            },
+            body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_metadata(
         self,
@@ -404,35 +509,49 @@ class OrganizationsResource(Resource):
     ) -> Organization:
         """Replace metadata for an organization.
 
+        Replace an organization's metadata attributes with the provided values. Unlike `PATCH
+        /v1/organizations/{organization_id}/metadata` (merge semantics), this endpoint replaces
+        the supplied metadata fields entirely — the prior contents of each supplied field are
+        discarded. Fields omitted from the request body are left unchanged. Prefer the `PATCH`
+        endpoint for partial updates. Use `PUT` only when you explicitly intend to overwrite a
+        metadata field wholesale.
+
         `PUT /organizations/{organization_id}/metadata` (operation
         `ReplaceOrganizationMetadata`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization whose metadata will be replaced. Fills
+                `{organization_id}` in the path; must not be empty.
+            public_metadata: Metadata saved on the organization, that is visible to both your
+                frontend and backend. The existing value will be replaced entirely with the new
+                object.
+            private_metadata: Metadata saved on the organization that is only visible to your
+                backend. The existing value will be replaced entirely with the new object.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_METADATA,
             (organization_id,),
-            body={
-                "public_metadata": public_metadata,
-                "private_metadata": private_metadata,
-            },
+            body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def upload_logo(
         self,
@@ -446,33 +565,42 @@ class OrganizationsResource(Resource):
     ) -> OrganizationWithLogo:
         """Upload a logo for the organization.
 
+        Set or replace an organization's logo, by uploading an image file. This endpoint uses
+        the `multipart/form-data` request content type and accepts a file of image type. The
+        file size cannot exceed 10MB. Only the following file content types are supported:
+        `image/jpeg`, `image/png`, `image/gif`, `image/webp`.
+
         `PUT /organizations/{organization_id}/logo` (operation `UploadOrganizationLogo`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            file: the file to upload: bytes, a binary file object, a path, or `(filename,
+            organization_id: The ID of the organization for which to upload a logo. Fills
+                `{organization_id}` in the path; must not be empty.
+            file: The file to upload: bytes, a binary file object, a path, or `(filename,
                 content, content_type)`.
-            uploader_user_id: body field `uploader_user_id`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            uploader_user_id: The ID of the user that will be credited with the image upload.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `OrganizationWithLogo` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk
-                answers 400, 403, 404, 413 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkAPIError: Clerk answers 413.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPLOAD_LOGO,
             (organization_id,),
-            body={
-                "file": file,
-                "uploader_user_id": uploader_user_id,
-            },
+            body={"file": file, "uploader_user_id": uploader_user_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_logo(
         self,
@@ -487,22 +615,27 @@ class OrganizationsResource(Resource):
         `DELETE /organizations/{organization_id}/logo` (operation `DeleteOrganizationLogo`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization for which the logo will be deleted.
+                Fills `{organization_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Organization` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_LOGO,
             (organization_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_billing_subscription(
         self,
@@ -514,28 +647,41 @@ class OrganizationsResource(Resource):
     ) -> CommerceSubscription:
         """Retrieve an organization's billing subscription.
 
+        Retrieves the billing subscription for the specified organization. This includes
+        subscription details, active plans, billing information, and payment status. The
+        subscription contains subscription items which represent the individual plans the
+        organization is subscribed to.
+
         `GET /organizations/{organization_id}/billing/subscription` (operation
         `GetOrganizationBillingSubscription`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization whose subscription to retrieve. Fills
+                `{organization_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceSubscription` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_BILLING_SUBSCRIPTION,
             (organization_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_billing_credit_balance(
         self,
@@ -547,28 +693,40 @@ class OrganizationsResource(Resource):
     ) -> CommerceCreditBalanceResponse:
         """Retrieve an organization's credit balance.
 
+        Retrieves the current credit balance for the specified organization. Credits can be
+        applied during checkout to reduce the charge or automatically applied to upcoming
+        recurring charges.
+
         `GET /organizations/{organization_id}/billing/credits` (operation
         `GetOrganizationBillingCreditBalance`).
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization whose credit balance to retrieve. Fills
+                `{organization_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceCreditBalanceResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_BILLING_CREDIT_BALANCE,
             (organization_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def adjust_billing_credit_balance(
         self,
@@ -585,28 +743,44 @@ class OrganizationsResource(Resource):
     ) -> CommerceCreditLedgerResponse:
         """Adjust an organization's credit balance.
 
+        Increases or decreases the credit balance for the specified organization. Each
+        adjustment is recorded as a ledger entry. The idempotency_key parameter ensures that
+        duplicate requests are safely handled.
+
         `POST /organizations/{organization_id}/billing/credits` (operation
         `AdjustOrganizationBillingCreditBalance`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            organization_id: fills `{organization_id}` in the path; must not be empty.
-            amount: body field `amount`; required.
-            action: body field `action`; required; known values: `increase`, `decrease`.
-            idempotency_key: body field `idempotency_key`; required.
-            currency: body field `currency`.
-            note: body field `note`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            organization_id: The ID of the organization whose credit balance to adjust. Fills
+                `{organization_id}` in the path; must not be empty.
+            amount: The credit amount in cents. Must be greater than zero. Required.
+            action: Whether to increase or decrease the credit balance. Required. Known values:
+                `increase`, `decrease`.
+            idempotency_key: A unique key to ensure the adjustment is applied only once.
+                Repeated requests with the same key return the original ledger entry. Required.
+            currency: The currency code (e.g. "USD"). Defaults to USD if not provided.
+            note: An optional note to attach to the ledger entry.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceCreditLedgerResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, ServerError, UnprocessableEntityError: when Clerk answers
-                400, 401, 403, 404, 409, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ADJUST_BILLING_CREDIT_BALANCE,

@@ -20,23 +20,13 @@ __all__ = ["PhoneNumbersResource"]
 
 
 _CREATE = Operation(
-    "phone_numbers.create",
-    "POST",
-    "/phone_numbers",
-    response=PhoneNumber,
-    body="json",
+    "phone_numbers.create", "POST", "/phone_numbers", response=PhoneNumber, body="json"
 )
 _GET = Operation(
-    "phone_numbers.get",
-    "GET",
-    "/phone_numbers/{phone_number_id}",
-    response=PhoneNumber,
+    "phone_numbers.get", "GET", "/phone_numbers/{phone_number_id}", response=PhoneNumber
 )
 _DELETE = Operation(
-    "phone_numbers.delete",
-    "DELETE",
-    "/phone_numbers/{phone_number_id}",
-    response=DeletedObject,
+    "phone_numbers.delete", "DELETE", "/phone_numbers/{phone_number_id}", response=DeletedObject
 )
 _UPDATE = Operation(
     "phone_numbers.update",
@@ -86,25 +76,39 @@ class PhoneNumbersResource(Resource):
     ) -> PhoneNumber:
         """Create a phone number.
 
+        Create a new phone number
+
         `POST /phone_numbers` (operation `CreatePhoneNumber`).
 
         Args:
-            user_id: body field `user_id`; required.
-            phone_number: body field `phone_number`; required.
-            verified: body field `verified`; `None` sends null.
-            primary: body field `primary`; `None` sends null.
-            reserved_for_second_factor: body field `reserved_for_second_factor`; `None` sends
+            user_id: The ID representing the user. Required.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format. Required.
+            verified: When created, the phone number will be marked as verified. `None` sends
                 null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            primary: Create this phone number as the primary phone number for the user. Default:
+                false, unless it is the first phone number. `None` sends null.
+            reserved_for_second_factor: Create this phone number as reserved for multi-factor
+                authentication. The phone number must also be verified. If there are no other
+                reserved second factors, the phone number will be set as the default second
+                factor. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `PhoneNumber` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -118,7 +122,6 @@ class PhoneNumbersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         phone_number_id: str,
@@ -129,26 +132,35 @@ class PhoneNumbersResource(Resource):
     ) -> PhoneNumber:
         """Retrieve a phone number.
 
+        Returns the details of a phone number
+
         `GET /phone_numbers/{phone_number_id}` (operation `GetPhoneNumber`).
 
         Args:
-            phone_number_id: fills `{phone_number_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            phone_number_id: The ID of the phone number to retrieve. Fills `{phone_number_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `PhoneNumber` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (phone_number_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -160,26 +172,35 @@ class PhoneNumbersResource(Resource):
     ) -> DeletedObject:
         """Delete a phone number.
 
+        Delete the phone number with the given ID
+
         `DELETE /phone_numbers/{phone_number_id}` (operation `DeletePhoneNumber`).
 
         Args:
-            phone_number_id: fills `{phone_number_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            phone_number_id: The ID of the phone number to delete. Fills `{phone_number_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (phone_number_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -194,23 +215,36 @@ class PhoneNumbersResource(Resource):
     ) -> PhoneNumber:
         """Update a phone number.
 
+        Updates a phone number
+
         `PATCH /phone_numbers/{phone_number_id}` (operation `UpdatePhoneNumber`).
 
         Args:
-            phone_number_id: fills `{phone_number_id}` in the path; must not be empty.
-            verified: body field `verified`; `None` sends null.
-            primary: body field `primary`; `None` sends null.
-            reserved_for_second_factor: body field `reserved_for_second_factor`; `None` sends
-                null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            phone_number_id: The ID of the phone number to update. Fills `{phone_number_id}` in
+                the path; must not be empty.
+            verified: The phone number will be marked as verified. `None` sends null.
+            primary: Set this phone number as the primary phone number for the user. `None`
+                sends null.
+            reserved_for_second_factor: Set this phone number as reserved for multi-factor
+                authentication. The phone number must also be verified. If there are no other
+                reserved second factors, the phone number will be set as the default second
+                factor. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `PhoneNumber` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -223,7 +257,6 @@ class PhoneNumbersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def prepare_verification(
         self,
         phone_number_id: str,
@@ -234,28 +267,40 @@ class PhoneNumbersResource(Resource):
     ) -> VerificationResponse:
         """Send a verification code to a phone number.
 
+        Sends a one-time code to the given phone number so that a backend can verify the user
+        controls it (for example, in a custom, backend-driven sign-in flow). The code is tracked
+        on its own verification; confirm it with attempt_verification.
+
         `POST /phone_numbers/{phone_number_id}/prepare_verification` (operation
         `PreparePhoneNumberVerification`).
 
         Args:
-            phone_number_id: fills `{phone_number_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            phone_number_id: The ID of the phone number to send the verification code to. Fills
+                `{phone_number_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerificationResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                RateLimitError, ServerError: when Clerk answers 400, 401, 403, 404, 429, 500
-                (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            RateLimitError: Clerk answers 429.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _PREPARE_VERIFICATION,
             (phone_number_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def attempt_verification(
         self,
@@ -269,75 +314,120 @@ class PhoneNumbersResource(Resource):
     ) -> VerificationResponse:
         """Verify a code sent to a phone number.
 
+        Checks a one-time code against the verification identified by verification_id, and
+        returns the verification with its updated status (`verified`, `unverified`, `expired`,
+        or `failed`) and attempt count, so a backend driving its own frontend can react on every
+        attempt — an incorrect or expired code is reported through the status, not as an error.
+        Resubmitting a verification whose code was already accepted is rejected with a
+        `verification_already_verified` error. If the code is correct and the phone number is
+        not already verified, it is also marked as verified as a side effect (just as it would
+        be in a frontend verification flow); an already verified phone number is left unchanged.
+        It never creates a session; to sign the user in afterwards, mint a sign-in token.
+
         `POST /phone_numbers/{phone_number_id}/attempt_verification` (operation
         `AttemptPhoneNumberVerification`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            phone_number_id: fills `{phone_number_id}` in the path; must not be empty.
-            verification_id: body field `verification_id`; required.
-            code: body field `code`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            phone_number_id: The ID of the phone number whose code is being verified. Fills
+                `{phone_number_id}` in the path; must not be empty.
+            verification_id: The ID of the verification to check, such as one returned by
+                prepare_verification. Required.
+            code: The verification code that was sent to the phone number. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerificationResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError: when Clerk answers 400, 401, 403, 404, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ATTEMPT_VERIFICATION,
             (phone_number_id,),
-            body={
-                "verification_id": verification_id,
-                "code": code,
-            },
+            body={"verification_id": verification_id, "code": code},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_for_user(
         self,
         user_id: str,
         *,
         phone_number: str,
-        identification_status: Literal["verified", "reserved", "unverified"] | str | UnsetType = UNSET,
+        identification_status: Literal["verified", "reserved", "unverified"]
+        | str
+        | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> PhoneNumber:
         """Replace a user's phone number.
 
+        Replaces all of the user's phone numbers with a single primary phone number. By default
+        the new phone number is created verified, with the admin verification strategy. When
+        `identification_status` is `reserved` it is created reserved instead: unverified but
+        usable for sign-in and locked so no other user can claim it. When it is `unverified` the
+        phone number is neither usable for sign-in nor locked. The new phone number is never
+        reserved for second factor. Any existing phone numbers are deleted; replacing a phone
+        number that is reserved for second factor disables the user's MFA.
+
+        Warning: `identification_status: unverified` can lock the user out of their account. An
+        unverified phone number cannot be used to sign in, so if the user has no other verified
+        or reserved identifier, deleting their existing phone numbers leaves them unable to
+        authenticate — and unable to verify the new number, since that requires signing in.
+        Recovery then requires another admin API call.
+
         `PUT /users/{user_id}/phone_number` (operation `ReplaceUserPhoneNumber`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            phone_number: body field `phone_number`; required.
-            identification_status: body field `identification_status`; known values: `verified`,
-                `reserved`, `unverified`; Clerk's default is `"verified"`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose phone number to replace. Fills `{user_id}` in the
+                path; must not be empty.
+            phone_number: The new phone number. Must adhere to the E.164 standard for phone
+                number format. Required.
+            identification_status: Controls the status of the replacement phone number. Defaults
+                to `verified`. Set to `reserved` to create it reserved (unverified but usable
+                for sign-in and locked so no other user can claim it), or to `unverified` to
+                create it neither usable for sign-in nor locked. Warning: `unverified` can lock
+                the user out of their account. An unverified phone number cannot be used to sign
+                in, so if the user has no other verified or reserved identifier, they will be
+                unable to authenticate and unable to verify this number. Prefer `reserved`
+                unless you specifically need the number left unclaimed — for example so that
+                another user can also hold it until one of them verifies it. Known values:
+                `verified`, `reserved`, `unverified`. Clerk's default: `"verified"`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `PhoneNumber` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_FOR_USER,
             (user_id,),
-            body={
-                "phone_number": phone_number,
-                "identification_status": identification_status,
-            },
+            body={"phone_number": phone_number, "identification_status": identification_status},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -20,11 +20,7 @@ __all__ = ["ProxyChecksResource"]
 
 
 _VERIFY = Operation(
-    "proxy_checks.verify",
-    "POST",
-    "/proxy_checks",
-    response=ProxyCheck,
-    body="json",
+    "proxy_checks.verify", "POST", "/proxy_checks", response=ProxyCheck, body="json"
 )
 
 
@@ -42,26 +38,41 @@ class ProxyChecksResource(Resource):
     ) -> ProxyCheck:
         """Verify the proxy configuration for your domain.
 
+        This endpoint can be used to validate that a proxy-enabled domain is operational. It
+        tries to verify that the proxy URL provided in the parameters maps to a functional proxy
+        that can reach the Clerk Frontend API.
+
+        You can use this endpoint before you set a proxy URL for a domain. This way you can
+        ensure that switching to proxy-based configuration will not lead to downtime for your
+        instance.
+
+        The `proxy_url` parameter allows for testing proxy configurations for domains that don't
+        have a proxy URL yet, or operate on a different proxy URL than the one provided. It can
+        also be used to re-validate a domain that is already configured to work with a proxy.
+
         `POST /proxy_checks` (operation `VerifyDomainProxy`).
 
         Args:
-            domain_id: body field `domain_id`.
-            proxy_url: body field `proxy_url`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            domain_id: The ID of the domain that will be updated.
+            proxy_url: The full URL of the proxy which will forward requests to the Clerk
+                Frontend API for this domain. e.g. https://example.com/__clerk.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `ProxyCheck` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY,
-            body={
-                "domain_id": domain_id,
-                "proxy_url": proxy_url,
-            },
+            body={"domain_id": domain_id, "proxy_url": proxy_url},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

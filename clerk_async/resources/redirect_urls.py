@@ -29,11 +29,7 @@ _LIST = Operation(
     response=either(list[RedirectURL], Paginated[RedirectURL]),
 )
 _CREATE = Operation(
-    "redirect_urls.create",
-    "POST",
-    "/redirect_urls",
-    response=RedirectURL,
-    body="json",
+    "redirect_urls.create", "POST", "/redirect_urls", response=RedirectURL, body="json"
 )
 _GET = Operation("redirect_urls.get", "GET", "/redirect_urls/{id}", response=RedirectURL)
 _DELETE = Operation("redirect_urls.delete", "DELETE", "/redirect_urls/{id}", response=DeletedObject)
@@ -54,35 +50,42 @@ class RedirectUrlsResource(Resource):
     ) -> AsyncPager[RedirectURL]:
         """List all redirect URLs.
 
+        Lists all whitelisted redirect_urls for the instance
+
         `GET /redirect_urls` (operation `ListRedirectURLs`).
 
         Args:
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[RedirectURL]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[RedirectURL]`, or `Paginated[RedirectURL]` depending on
-            `paginated`), or `async for` over every `RedirectURL` of every page.
+            `paginated`), or `async for` over every `RedirectURL` of every page. The errors
+            below arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -97,25 +100,28 @@ class RedirectUrlsResource(Resource):
         `POST /redirect_urls` (operation `CreateRedirectURL`).
 
         Args:
-            url: body field `url`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            url: The full URL value prefixed with `https://` or a custom scheme e.g.
+                `"https://my-app.com/oauth-callback"` or `"my-app://oauth-callback"` Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RedirectURL` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "url": url,
-            },
+            body={"url": url},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get(
         self,
@@ -127,25 +133,31 @@ class RedirectUrlsResource(Resource):
     ) -> RedirectURL:
         """Retrieve a redirect URL.
 
+        Retrieve the details of the redirect URL with the given ID
+
         `GET /redirect_urls/{id}` (operation `GetRedirectURL`).
 
         Args:
-            id: fills `{id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            id: The ID of the redirect URL. Fills `{id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RedirectURL` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -157,18 +169,25 @@ class RedirectUrlsResource(Resource):
     ) -> DeletedObject:
         """Delete a redirect URL.
 
+        Remove the selected redirect URL from the whitelist of the instance
+
         `DELETE /redirect_urls/{id}` (operation `DeleteRedirectURL`).
 
         Args:
-            id: fills `{id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            id: The ID of the redirect URL. Fills `{id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

@@ -24,12 +24,7 @@ __all__ = ["RoleSetsResource"]
 
 _LIST = Operation("role_sets.list", "GET", "/role_sets", response=RoleSets)
 _CREATE = Operation(
-    "role_sets.create",
-    "POST",
-    "/role_sets",
-    response=RoleSet,
-    body="json",
-    empty_body=True,
+    "role_sets.create", "POST", "/role_sets", response=RoleSet, body="json", empty_body=True
 )
 _GET = Operation("role_sets.get", "GET", "/role_sets/{role_set_key_or_id}", response=RoleSet)
 _UPDATE = Operation(
@@ -82,39 +77,54 @@ class RoleSetsResource(Resource):
     ) -> AsyncPager[RoleSet]:
         """Get a list of role sets.
 
+        Returns a list of role sets for the instance. Results can be paginated using the
+        optional `limit` and `offset` query parameters. The role sets are ordered by descending
+        creation date by default.
+
         `GET /role_sets` (operation `ListRoleSets`).
 
         Args:
-            query: query parameter `query`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            query: Returns role sets with ID, name, or key that match the given query. Uses
+                exact match for role set ID and partial match for name and key.
+            order_by: Allows to return role sets in a particular order. At the moment, you can
+                order the returned role sets by their `created_at`, `name`, or `key`. In order
+                to specify the direction, you can use the `+/-` symbols prepended in the
+                property to order by. For example, if you want role sets to be returned in
+                descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. Defaults to
+                `-created_at`. Clerk's default: `"-created_at"`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[RoleSet]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `RoleSets`), or `async for` over every `RoleSet` of every page.
+            The errors below arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "query": query,
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -132,28 +142,48 @@ class RoleSetsResource(Resource):
     ) -> RoleSet:
         """Create a role set.
 
+        Creates a new role set with the given name and roles. The key must be unique for the
+        instance and start with the 'role_set:' prefix, followed by lowercase alphanumeric
+        characters and underscores only. You must provide at least one role and specify a
+        default role key and creator role key.
+
         `POST /role_sets` (operation `CreateRoleSet`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            name: body field `name`; required.
-            default_role_key: body field `default_role_key`; required.
-            creator_role_key: body field `creator_role_key`; required.
-            roles: body field `roles`; required; a list.
-            key: body field `key`.
-            description: body field `description`; `None` sends null.
-            type: body field `type`; known values: `initial`, `custom`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name of the new role set. Required.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be one of the roles in the `roles` array. Required.
+            creator_role_key: The key of the role to assign to organization creators. Must be
+                one of the roles in the `roles` array. Required.
+            roles: Array of role keys to include in the role set. Must contain at least one role
+                and no more than 10 roles. Required.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores. If not provided, a key will
+                be generated from the name.
+            description: Optional description for the role set. `None` sends null.
+            type: The type of the role set. "initial" role sets are the default for new
+                organizations. Only one role set can be "initial" per instance. Known values:
+                `initial`, `custom`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RoleSet` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, NotFoundError,
-                PermissionDeniedError, UnprocessableEntityError: when Clerk answers 400, 401,
-                402, 403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -169,7 +199,6 @@ class RoleSetsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         role_set_key_or_id: str,
@@ -180,26 +209,34 @@ class RoleSetsResource(Resource):
     ) -> RoleSet:
         """Retrieve a role set.
 
+        Retrieves an existing role set by its key or ID.
+
         `GET /role_sets/{role_set_key_or_id}` (operation `GetRoleSet`).
 
         Args:
-            role_set_key_or_id: fills `{role_set_key_or_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            role_set_key_or_id: The key or ID of the role set. Fills `{role_set_key_or_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RoleSet` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (role_set_key_or_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -217,28 +254,47 @@ class RoleSetsResource(Resource):
     ) -> RoleSet:
         """Update a role set.
 
+        Updates an existing role set. You can update the name, key, description, type, default
+        role, or creator role. All parameters are optional - you can update only the fields you
+        want to change.
+
         `PATCH /role_sets/{role_set_key_or_id}` (operation `UpdateRoleSet`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            role_set_key_or_id: fills `{role_set_key_or_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            key: body field `key`; `None` sends null.
-            description: body field `description`; `None` sends null.
-            type: body field `type`; known values: `initial`; `None` sends null.
-            default_role_key: body field `default_role_key`; `None` sends null.
-            creator_role_key: body field `creator_role_key`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            role_set_key_or_id: The key or ID of the role set to update. Fills
+                `{role_set_key_or_id}` in the path; must not be empty.
+            name: The new name for the role set. `None` sends null.
+            key: A unique key for the role set. Must start with 'role_set:' and contain only
+                lowercase alphanumeric characters and underscores. `None` sends null.
+            description: Optional description for the role set. `None` sends null.
+            type: Set to "initial" to make this the default role set for new organizations. Only
+                one role set can be "initial" per instance; setting this will change any
+                existing initial role set to "custom". Known values: `initial`. `None` sends
+                null.
+            default_role_key: The key of the role to use as the default role for new
+                organization members. Must be an existing role in the role set. `None` sends
+                null.
+            creator_role_key: The key of the role to assign to organization creators. Must be an
+                existing role in the role set. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RoleSet` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -254,37 +310,51 @@ class RoleSetsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def replace(
         self,
         role_set_key_or_id: str,
         *,
         dest_role_set_key: str,
-        reassignment_mappings: ReplaceRoleSetReassignmentMappings | Mapping[str, Any] | UnsetType = UNSET,
+        reassignment_mappings: ReplaceRoleSetReassignmentMappings
+        | Mapping[str, Any]
+        | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> DeletedObject:
         """Replace a role set.
 
+        Replaces a role set with another role set. This is functionally equivalent to deleting
+        the role set but allows for atomic replacement with migration support. Organizations
+        using this role set will be migrated to the destination role set.
+
         `POST /role_sets/{role_set_key_or_id}/replace` (operation `ReplaceRoleSet`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            role_set_key_or_id: fills `{role_set_key_or_id}` in the path; must not be empty.
-            dest_role_set_key: body field `dest_role_set_key`; required.
-            reassignment_mappings: body field `reassignment_mappings`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            role_set_key_or_id: The key or ID of the role set to replace. Fills
+                `{role_set_key_or_id}` in the path; must not be empty.
+            dest_role_set_key: The key of the destination role set. Required.
+            reassignment_mappings: Mappings from source role keys to destination role keys.
+                Required if members have roles that need to be reassigned.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE,
@@ -295,7 +365,6 @@ class RoleSetsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def add_roles(
         self,
@@ -310,25 +379,39 @@ class RoleSetsResource(Resource):
     ) -> RoleSet:
         """Add roles to a role set.
 
+        Adds one or more roles to an existing role set. You can optionally update the default
+        role or creator role when adding new roles.
+
         `POST /role_sets/{role_set_key_or_id}/roles` (operation `AddRolesToRoleSet`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            role_set_key_or_id: fills `{role_set_key_or_id}` in the path; must not be empty.
-            role_keys: body field `role_keys`; required; a list.
-            default_role_key: body field `default_role_key`.
-            creator_role_key: body field `creator_role_key`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            role_set_key_or_id: The key or ID of the role set. Fills `{role_set_key_or_id}` in
+                the path; must not be empty.
+            role_keys: Array of role keys to add to the role set. Must contain at least one role
+                and no more than 10 roles. Required.
+            default_role_key: Optionally update the default role to one of the newly added
+                roles.
+            creator_role_key: Optionally update the creator role to one of the newly added
+                roles.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RoleSet` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ADD_ROLES,
@@ -340,7 +423,6 @@ class RoleSetsResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_role(
         self,
@@ -354,31 +436,39 @@ class RoleSetsResource(Resource):
     ) -> RoleSet:
         """Replace a role in a role set.
 
+        Replaces a role in a role set with another role. This atomically removes the source role
+        and reassigns any members to the destination role.
+
         `POST /role_sets/{role_set_key_or_id}/roles/replace` (operation `ReplaceRoleInRoleSet`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            role_set_key_or_id: fills `{role_set_key_or_id}` in the path; must not be empty.
-            role_key: body field `role_key`; required.
-            to_role_key: body field `to_role_key`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            role_set_key_or_id: The key or ID of the role set. Fills `{role_set_key_or_id}` in
+                the path; must not be empty.
+            role_key: The key of the role to remove from the role set. Required.
+            to_role_key: The key of the role to reassign members to. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `RoleSet` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_ROLE,
             (role_set_key_or_id,),
-            body={
-                "role_key": role_key,
-                "to_role_key": to_role_key,
-            },
+            body={"role_key": role_key, "to_role_key": to_role_key},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation
@@ -27,11 +28,7 @@ __all__ = ["SAMLConnectionsResource"]
 
 
 _LIST = Operation(
-    "saml_connections.list",
-    "GET",
-    "/saml_connections",
-    response=SAMLConnections,
-    deprecated=True,
+    "saml_connections.list", "GET", "/saml_connections", response=SAMLConnections, deprecated=True
 )
 _CREATE = Operation(
     "saml_connections.create",
@@ -69,6 +66,7 @@ _DELETE = Operation(
 class SAMLConnectionsResource(Resource):
     """Operations on `clerk.saml_connections`."""
 
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     def list(
         self,
         *,
@@ -83,30 +81,53 @@ class SAMLConnectionsResource(Resource):
     ) -> AsyncPager[SAMLConnection]:
         """Get a list of SAML Connections for an instance.
 
+        Returns the list of SAML Connections for an instance. Results can be paginated using the
+        optional `limit` and `offset` query parameters. The SAML Connections are ordered by
+        descending creation date and the most recent will be returned first. Deprecated: Use the
+        Enterprise Connections API instead. This endpoint will be removed in future versions.
+
         `GET /saml_connections` (operation `ListSAMLConnections`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            query: query parameter `query`.
-            order_by: query parameter `order_by`.
-            organization_id: query parameter `organization_id`; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            query: Returns SAML connections that have a name that matches the given query, via
+                case-insensitive partial match.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those values
+                with + or -, we can choose to sort in ascending (ASC) or descending (DESC)
+                order.
+            organization_id: Returns SAML connections that have an associated organization ID to
+                the given organizations. For each organization ID, the `+` and `-` can be
+                prepended to the ID, which denote whether the respective organization should be
+                included or excluded from the result set. Accepts up to 100 organization IDs. A
+                list; each item is sent as its own `organization_id=` query pair.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[SAMLConnection]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `SAMLConnections`), or `async for` over every
-            `SAMLConnection` of every page.
+            `SAMLConnection` of every page. The errors below arise on the await, or where
+            iteration reaches the failing page.
 
         Raises:
-            ClerkAPIError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                402, 403, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -121,7 +142,7 @@ class SAMLConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def create(
         self,
         *,
@@ -135,7 +156,10 @@ class SAMLConnectionsResource(Resource):
         idp_metadata_url: str | UnsetType | None = UNSET,
         idp_metadata: str | UnsetType | None = UNSET,
         organization_id: str | UnsetType | None = UNSET,
-        attribute_mapping: CreateSAMLConnectionAttributeMapping | Mapping[str, Any] | UnsetType | None = UNSET,
+        attribute_mapping: CreateSAMLConnectionAttributeMapping
+        | Mapping[str, Any]
+        | UnsetType
+        | None = UNSET,
         force_authn: bool | UnsetType = UNSET,
         login_hint: CreateSAMLConnectionLoginHint | Mapping[str, Any] | UnsetType | None = UNSET,
         timeout: float | Timeout | None = None,
@@ -144,36 +168,53 @@ class SAMLConnectionsResource(Resource):
     ) -> SAMLConnection:
         """Create a SAML Connection.
 
+        Create a new SAML Connection. Deprecated: Use the Enterprise Connections API instead.
+        This endpoint will be removed in future versions.
+
         `POST /saml_connections` (operation `CreateSAMLConnection`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            name: body field `name`; required.
-            provider: body field `provider`; required; known values: `saml_custom`, `saml_okta`,
-                `saml_google`, `saml_microsoft`.
-            domain: body field `domain`.
-            domains: body field `domains`; a list.
-            idp_entity_id: body field `idp_entity_id`; `None` sends null.
-            idp_sso_url: body field `idp_sso_url`; `None` sends null.
-            idp_certificate: body field `idp_certificate`; `None` sends null.
-            idp_metadata_url: body field `idp_metadata_url`; `None` sends null.
-            idp_metadata: body field `idp_metadata`; `None` sends null.
-            organization_id: body field `organization_id`; `None` sends null.
-            attribute_mapping: body field `attribute_mapping`; `None` sends null.
-            force_authn: body field `force_authn`.
-            login_hint: body field `login_hint`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            name: The name to use as a label for this SAML Connection. Required.
+            provider: The IdP provider of the connection. Required. Known values: `saml_custom`,
+                `saml_okta`, `saml_google`, `saml_microsoft`.
+            domain: The domain of your organization. Sign in flows using an email with this
+                domain, will use this SAML Connection.
+            domains: The domains of your organization. Sign in flows using an email with one of
+                these domains, will use this SAML Connection.
+            idp_entity_id: The Entity ID as provided by the IdP. `None` sends null.
+            idp_sso_url: The Single-Sign On URL as provided by the IdP. `None` sends null.
+            idp_certificate: The X.509 certificate as provided by the IdP. `None` sends null.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties. `None` sends null.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties. `None` sends null.
+            organization_id: The ID of the organization to which users of this SAML Connection
+                will be added. `None` sends null.
+            attribute_mapping: Define the attribute name mapping between Identity Provider and
+                Clerk's user properties. `None` sends null.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SAMLConnection` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, ConflictError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 402, 403, 404, 409, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -195,7 +236,7 @@ class SAMLConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def get(
         self,
         saml_connection_id: str,
@@ -206,22 +247,33 @@ class SAMLConnectionsResource(Resource):
     ) -> SAMLConnection:
         """Retrieve a SAML Connection by ID.
 
+        Fetches the SAML Connection whose ID matches the provided `saml_connection_id` in the
+        path. Deprecated: Use the Enterprise Connections API instead. This endpoint will be
+        removed in future versions.
+
         `GET /saml_connections/{saml_connection_id}` (operation `GetSAMLConnection`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            saml_connection_id: fills `{saml_connection_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            saml_connection_id: The ID of the SAML Connection. Fills `{saml_connection_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SAMLConnection` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk answers 402, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
@@ -229,7 +281,7 @@ class SAMLConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def update(
         self,
         saml_connection_id: str,
@@ -243,7 +295,10 @@ class SAMLConnectionsResource(Resource):
         idp_metadata_url: str | UnsetType | None = UNSET,
         idp_metadata: str | UnsetType | None = UNSET,
         organization_id: str | UnsetType | None = UNSET,
-        attribute_mapping: CreateSAMLConnectionAttributeMapping | Mapping[str, Any] | UnsetType | None = UNSET,
+        attribute_mapping: CreateSAMLConnectionAttributeMapping
+        | Mapping[str, Any]
+        | UnsetType
+        | None = UNSET,
         active: bool | UnsetType | None = UNSET,
         sync_user_attributes: bool | UnsetType | None = UNSET,
         allow_subdomains: bool | UnsetType | None = UNSET,
@@ -259,47 +314,70 @@ class SAMLConnectionsResource(Resource):
     ) -> SAMLConnection:
         """Update a SAML Connection.
 
+        Updates the SAML Connection whose ID matches the provided `id` in the path. Deprecated:
+        Use the Enterprise Connections API instead. This endpoint will be removed in future
+        versions.
+
         `PATCH /saml_connections/{saml_connection_id}` (operation `UpdateSAMLConnection`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            saml_connection_id: fills `{saml_connection_id}` in the path; must not be empty.
-            name: body field `name`; `None` sends null.
-            domain: body field `domain`; `None` sends null.
-            domains: body field `domains`; a list; `None` sends null.
-            idp_entity_id: body field `idp_entity_id`; `None` sends null.
-            idp_sso_url: body field `idp_sso_url`; `None` sends null.
-            idp_certificate: body field `idp_certificate`; `None` sends null.
-            idp_metadata_url: body field `idp_metadata_url`; `None` sends null.
-            idp_metadata: body field `idp_metadata`; `None` sends null.
-            organization_id: body field `organization_id`; `None` sends null.
-            attribute_mapping: body field `attribute_mapping`; `None` sends null.
-            active: body field `active`; `None` sends null.
-            sync_user_attributes: body field `sync_user_attributes`; `None` sends null.
-            allow_subdomains: body field `allow_subdomains`; `None` sends null.
-            allow_idp_initiated: body field `allow_idp_initiated`; `None` sends null.
-            disable_additional_identifications: body field `disable_additional_identifications`;
+            saml_connection_id: The ID of the SAML Connection to update. Fills
+                `{saml_connection_id}` in the path; must not be empty.
+            name: The name of the new SAML Connection. `None` sends null.
+            domain: The domain to use for the new SAML Connection. `None` sends null.
+            domains: A list of the domains on use for the SAML connection. `None` sends null.
+            idp_entity_id: The Entity ID as provided by the IdP. `None` sends null.
+            idp_sso_url: The SSO URL as provided by the IdP. `None` sends null.
+            idp_certificate: The x509 certificated as provided by the IdP. `None` sends null.
+            idp_metadata_url: The URL which serves the IdP metadata. If present, it takes
+                priority over the corresponding individual properties and replaces them. `None`
+                sends null.
+            idp_metadata: The XML content of the IdP metadata file. If present, it takes
+                priority over the corresponding individual properties. `None` sends null.
+            organization_id: The ID of the organization to which users of this SAML Connection
+                will be added. `None` sends null.
+            attribute_mapping: Define the attribute name mapping between Identity Provider and
+                Clerk's user properties. `None` sends null.
+            active: Activate or de-activate the SAML Connection. `None` sends null.
+            sync_user_attributes: Controls whether to update the user's attributes in each
+                sign-in. `None` sends null.
+            allow_subdomains: Allow users with an email address subdomain to use this connection
+                in order to authenticate. `None` sends null.
+            allow_idp_initiated: Enable or deactivate IdP-initiated flows. `None` sends null.
+            disable_additional_identifications: Enable or deactivate additional identifications.
                 `None` sends null.
-            allow_organization_account_linking: body field `allow_organization_account_linking`;
-                `None` sends null.
-            force_authn: body field `force_authn`.
-            login_hint: body field `login_hint`; `None` sends null.
-            consent_verified_domains_deletion: body field `consent_verified_domains_deletion`;
-                `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            allow_organization_account_linking: Whether this connection supports account linking
+                via organization membership. `None` sends null.
+            force_authn: Enable or deactivate ForceAuthn.
+            login_hint: Configuration for the login_hint sent to the IdP on SSO sign-in. `None`
+                sends null.
+            consent_verified_domains_deletion: When enabling the connection, controls behavior
+                when verified domains used for enrollment modes like automatic invitation or
+                automatic suggestion already exist for the same domain. If true, those verified
+                domains are removed and the connection is enabled. If false or omitted, the
+                request fails when any such verified domain exists. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SAMLConnection` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, ConflictError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 402, 403, 404, 409, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -328,7 +406,7 @@ class SAMLConnectionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def delete(
         self,
         saml_connection_id: str,
@@ -339,22 +417,33 @@ class SAMLConnectionsResource(Resource):
     ) -> DeletedObject:
         """Delete a SAML Connection.
 
+        Deletes the SAML Connection whose ID matches the provided `id` in the path. Deprecated:
+        Use the Enterprise Connections API instead. This endpoint will be removed in future
+        versions.
+
         `DELETE /saml_connections/{saml_connection_id}` (operation `DeleteSAMLConnection`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            saml_connection_id: fills `{saml_connection_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            saml_connection_id: The ID of the SAML Connection to delete. Fills
+                `{saml_connection_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError, NotFoundError, PermissionDeniedError: when Clerk answers 402, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,

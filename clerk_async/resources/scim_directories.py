@@ -21,7 +21,6 @@ from ..models.scim_directories import (
     SCIMDirectory,
     SCIMDirectoryList,
     SCIMGroupRoleMapping,
-    SCIMGroupRoleMapping2,
     SCIMGroupRoleMappingList,
 )
 from ._base import Resource
@@ -31,17 +30,10 @@ __all__ = ["SCIMDirectoriesResource"]
 
 _LIST = Operation("scim_directories.list", "GET", "/scim_directories", response=SCIMDirectoryList)
 _CREATE = Operation(
-    "scim_directories.create",
-    "POST",
-    "/scim_directories",
-    response=SCIMDirectory,
-    body="json",
+    "scim_directories.create", "POST", "/scim_directories", response=SCIMDirectory, body="json"
 )
 _GET = Operation(
-    "scim_directories.get",
-    "GET",
-    "/scim_directories/{scim_directory_id}",
-    response=SCIMDirectory,
+    "scim_directories.get", "GET", "/scim_directories/{scim_directory_id}", response=SCIMDirectory
 )
 _UPDATE = Operation(
     "scim_directories.update",
@@ -88,7 +80,7 @@ _DELETE_GROUP_ROLE_MAPPING = Operation(
     "scim_directories.delete_group_role_mapping",
     "DELETE",
     "/scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}",
-    response=SCIMGroupRoleMapping2,
+    response=DeletedObject,
 )
 
 
@@ -106,35 +98,42 @@ class SCIMDirectoriesResource(Resource):
     ) -> AsyncPager[SCIMDirectory]:
         """List all directories.
 
+        Returns a list of all directories for the instance.
+
         `GET /scim_directories` (operation `ListSCIMDirectories`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[SCIMDirectory]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `SCIMDirectoryList`), or `async for` over every `SCIMDirectory`
-            of every page.
+            of every page. The errors below arise on the await, or where iteration reaches the
+            failing page.
 
         Raises:
-            AuthenticationError, PermissionDeniedError: when Clerk answers 401, 403 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _LIST,
-            query={
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create(
         self,
@@ -142,30 +141,41 @@ class SCIMDirectoriesResource(Resource):
         enterprise_connection_id: str,
         provider: str,
         name: str | UnsetType = UNSET,
-        group_role_mappings: Sequence[CreateSCIMDirectoryGroupRoleMapping | Mapping[str, Any]] | UnsetType = UNSET,
+        group_role_mappings: Sequence[CreateSCIMDirectoryGroupRoleMapping | Mapping[str, Any]]
+        | UnsetType = UNSET,
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> SCIMDirectory:
         """Create a directory.
 
+        Create a new directory for the instance.
+
         `POST /scim_directories` (operation `CreateSCIMDirectory`).
 
         Args:
-            enterprise_connection_id: body field `enterprise_connection_id`; required.
-            provider: body field `provider`; required.
-            name: body field `name`.
-            group_role_mappings: body field `group_role_mappings`; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            enterprise_connection_id: The ID of the enterprise connection to associate with this
+                directory. Required.
+            provider: The identity provider for this directory. Required.
+            name: A human-friendly name for the directory.
+            group_role_mappings: Optional SCIM group to organization role mappings to create
+                with the directory.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMDirectory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -178,7 +188,6 @@ class SCIMDirectoriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         scim_directory_id: str,
@@ -189,26 +198,34 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMDirectory:
         """Retrieve a directory.
 
+        Returns the details of a directory.
+
         `GET /scim_directories/{scim_directory_id}` (operation `GetSCIMDirectory`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory to retrieve. Fills `{scim_directory_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMDirectory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (scim_directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -225,25 +242,37 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMDirectory:
         """Update a directory.
 
+        Updates a directory.
+
         `PATCH /scim_directories/{scim_directory_id}` (operation `UpdateSCIMDirectory`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            name: body field `name`.
-            enabled: body field `enabled`.
-            provider: body field `provider`.
-            attribute_mapping: body field `attribute_mapping`.
-            group_role_mapping_enabled: body field `group_role_mapping_enabled`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory to update. Fills `{scim_directory_id}` in
+                the path; must not be empty.
+            name: A human-friendly name for the directory.
+            enabled: Whether the directory is enabled.
+            provider: The identity provider for this directory.
+            attribute_mapping: Attribute-to-SCIM-path entries to merge into the directory's
+                attribute mapping. Set a key to `null` to remove it from the mapping.
+            group_role_mapping_enabled: Whether group-to-role mapping is enabled for this
+                directory.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMDirectory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -258,7 +287,6 @@ class SCIMDirectoriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         scim_directory_id: str,
@@ -269,26 +297,35 @@ class SCIMDirectoriesResource(Resource):
     ) -> DeletedObject:
         """Delete a directory.
 
+        Deletes a directory and stops provisioning for it. SCIM requests authenticated with the
+        directory's API key are rejected afterwards.
+
         `DELETE /scim_directories/{scim_directory_id}` (operation `DeleteSCIMDirectory`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory to delete. Fills `{scim_directory_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (scim_directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def rotate_api_key(
         self,
@@ -300,27 +337,38 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMDirectory:
         """Rotate a directory's API key.
 
+        Generates a new API key for the directory and returns it in the `api_key` field. This is
+        the only way to obtain the key after creation, so make sure to update it in your
+        identity provider. The previous key remains valid for a short grace period before it
+        expires.
+
         `POST /scim_directories/{scim_directory_id}/rotate_api_key` (operation
         `RotateSCIMDirectoryAPIKey`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory whose API key to rotate. Fills
+                `{scim_directory_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMDirectory` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ROTATE_API_KEY,
             (scim_directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def list_group_role_mappings(
         self,
@@ -332,27 +380,36 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMGroupRoleMappingList:
         """List SCIM group role mappings.
 
+        Returns the list of SCIM group to organization role mappings for a directory, ordered by
+        precedence.
+
         `GET /scim_directories/{scim_directory_id}/group_role_mappings` (operation
         `ListSCIMGroupRoleMappings`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory. Fills `{scim_directory_id}` in the path;
+                must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMGroupRoleMappingList` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError, PermissionDeniedError: when Clerk answers 401,
-                403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LIST_GROUP_ROLE_MAPPINGS,
             (scim_directory_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_group_role_mapping(
         self,
@@ -367,38 +424,47 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMGroupRoleMapping:
         """Create a SCIM group role mapping.
 
+        Creates a new SCIM group to organization role mapping for a directory. Group role
+        mapping must be enabled on the directory.
+
         `POST /scim_directories/{scim_directory_id}/group_role_mappings` (operation
         `CreateSCIMGroupRoleMapping`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            scim_group_id: body field `scim_group_id`; required.
-            role_id: body field `role_id`; required.
-            precedence: body field `precedence`; at least 1.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory. Fills `{scim_directory_id}` in the path;
+                must not be empty.
+            scim_group_id: The SCIM group ID from the identity provider. Required.
+            role_id: The ID of the organization role to assign to members of the SCIM group.
+                Required.
+            precedence: The precedence for this mapping. Lower values take priority when a user
+                belongs to multiple mapped groups. If omitted, the mapping is appended with the
+                next-highest precedence. At least 1.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMGroupRoleMapping` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_GROUP_ROLE_MAPPING,
             (scim_directory_id,),
-            body={
-                "scim_group_id": scim_group_id,
-                "role_id": role_id,
-                "precedence": precedence,
-            },
+            body={"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_group_role_mappings(
         self,
@@ -411,34 +477,45 @@ class SCIMDirectoriesResource(Resource):
     ) -> SCIMGroupRoleMappingList:
         """Replace SCIM group role mappings.
 
+        Replaces the entire set of SCIM group role mappings for a directory. The position of
+        each item in the `mappings` array determines its precedence (the first item gets
+        precedence 1). Passing an empty array removes all mappings. Group role mapping must be
+        enabled on the directory.
+
         `PUT /scim_directories/{scim_directory_id}/group_role_mappings` (operation
         `ReplaceSCIMGroupRoleMappings`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            mappings: body field `mappings`; required; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory. Fills `{scim_directory_id}` in the path;
+                must not be empty.
+            mappings: The desired set of mappings. Array order sets precedence (1-indexed). An
+                empty array clears all mappings. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SCIMGroupRoleMappingList` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_GROUP_ROLE_MAPPINGS,
             (scim_directory_id,),
-            body={
-                "mappings": mappings,
-            },
+            body={"mappings": mappings},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_group_role_mapping(
         self,
@@ -448,24 +525,36 @@ class SCIMDirectoriesResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SCIMGroupRoleMapping2:
+    ) -> DeletedObject:
         """Delete a SCIM group role mapping.
+
+        Deletes a single SCIM group role mapping. Group role mapping must be enabled on the
+        directory.
 
         `DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}`
         (operation `DeleteSCIMGroupRoleMapping`).
 
         Args:
-            scim_directory_id: fills `{scim_directory_id}` in the path; must not be empty.
-            mapping_id: fills `{mapping_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            scim_directory_id: The ID of the directory. Fills `{scim_directory_id}` in the path;
+                must not be empty.
+            mapping_id: The ID of the SCIM group role mapping to delete. Fills `{mapping_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `SCIMGroupRoleMapping2` decoded from Clerk's answer.
+            `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError: when
-                Clerk answers 400, 401, 403, 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_GROUP_ROLE_MAPPING,

@@ -16,17 +16,14 @@ from .._pagination import AsyncPager
 from .._retry import RetryConfig
 from ..models._base import Paginated
 from ..models.common import Session
-from ..models.sessions import SessionRefresh, Token2
+from ..models.sessions import SessionRefresh, Token
 from ._base import Resource
 
 __all__ = ["SessionsResource"]
 
 
 _LIST = Operation(
-    "sessions.list",
-    "GET",
-    "/sessions",
-    response=either(list[Session], Paginated[Session]),
+    "sessions.list", "GET", "/sessions", response=either(list[Session], Paginated[Session])
 )
 _CREATE = Operation("sessions.create", "POST", "/sessions", response=Session, body="json")
 _GET = Operation("sessions.get", "GET", "/sessions/{session_id}", response=Session)
@@ -39,17 +36,13 @@ _REFRESH = Operation(
 )
 _REVOKE = Operation("sessions.revoke", "POST", "/sessions/{session_id}/revoke", response=Session)
 _CREATE_TOKEN = Operation(
-    "sessions.create_token",
-    "POST",
-    "/sessions/{session_id}/tokens",
-    response=Token2,
-    body="json",
+    "sessions.create_token", "POST", "/sessions/{session_id}/tokens", response=Token, body="json"
 )
 _CREATE_TOKEN_FROM_TEMPLATE = Operation(
     "sessions.create_token_from_template",
     "POST",
     "/sessions/{session_id}/tokens/{template_name}",
-    response=Token2,
+    response=Token,
     body="json",
 )
 
@@ -62,7 +55,9 @@ class SessionsResource(Resource):
         *,
         client_id: str | UnsetType = UNSET,
         user_id: str | UnsetType = UNSET,
-        status: Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"] | str | UnsetType = UNSET,
+        status: Literal["abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"]
+        | str
+        | UnsetType = UNSET,
         paginated: bool | UnsetType = UNSET,
         limit: int | UnsetType = UNSET,
         offset: int | UnsetType = UNSET,
@@ -72,29 +67,50 @@ class SessionsResource(Resource):
     ) -> AsyncPager[Session]:
         """List all sessions.
 
+        Returns a list of sessions matching the provided criteria. The sessions are returned
+        sorted by creation date, with the newest sessions appearing first.
+
+        Note: This endpoint does not return all sessions that have ever existed. Old and
+        inactive sessions are periodically cleaned up and will not be included in the results.
+
+        Deprecation Notice (2024-01-01): All parameters were initially considered optional,
+        however moving forward at least one of `client_id` or `user_id` parameters should be
+        provided.
+
         `GET /sessions` (operation `GetSessionList`).
 
         Args:
-            client_id: query parameter `client_id`.
-            user_id: query parameter `user_id`.
-            status: query parameter `status`; known values: `abandoned`, `active`, `ended`,
-                `expired`, `removed`, `replaced`, `revoked`.
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            client_id: List sessions for the given client.
+            user_id: List sessions for the given user.
+            status: Filter sessions by the provided status. Known values: `abandoned`, `active`,
+                `ended`, `expired`, `removed`, `replaced`, `revoked`.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[Session]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `list[Session]`, or `Paginated[Session]` depending on
-            `paginated`), or `async for` over every `Session` of every page.
+            `paginated`), or `async for` over every `Session` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers
-                400, 401, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -110,7 +126,6 @@ class SessionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def create(
         self,
         *,
@@ -122,30 +137,42 @@ class SessionsResource(Resource):
     ) -> Session:
         """Create a new active session.
 
+        Create a new active session for the provided user ID.
+
+        This operation is intended only for use in testing, and is not available for production
+        instances. If you are looking to generate a user session from the backend, we recommend
+        using the Sign-in Tokens
+        (https://clerk.com/docs/reference/backend-api/tag/Sign-in-Tokens#operation/CreateSignInToken)
+        resource instead.
+
         `POST /sessions` (operation `createSession`).
 
         Args:
-            user_id: body field `user_id`; required.
-            active_organization_id: body field `active_organization_id`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID representing the user. Required.
+            active_organization_id: The ID of the organization to set as active for this
+                session.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Session` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "user_id": user_id,
-                "active_organization_id": active_organization_id,
-            },
+            body={"user_id": user_id, "active_organization_id": active_organization_id},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get(
         self,
@@ -157,26 +184,34 @@ class SessionsResource(Resource):
     ) -> Session:
         """Retrieve a session.
 
+        Retrieve the details of a session
+
         `GET /sessions/{session_id}` (operation `GetSession`).
 
         Args:
-            session_id: fills `{session_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            session_id: The ID of the session. Fills `{session_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Session` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (session_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def refresh(
         self,
@@ -194,26 +229,37 @@ class SessionsResource(Resource):
     ) -> SessionRefresh:
         """Refresh a session.
 
+        Refreshes a session by creating a new session token. A 401 is returned when there are
+        validation errors, which signals the SDKs to fall back to the handshake flow.
+
         `POST /sessions/{session_id}/refresh` (operation `RefreshSession`).
 
         Args:
-            session_id: fills `{session_id}` in the path; must not be empty.
-            expired_token: body field `expired_token`; required.
-            refresh_token: body field `refresh_token`; required.
-            request_origin: body field `request_origin`; required.
-            request_headers: body field `request_headers`; `None` sends null.
-            format: body field `format`; known values: `token`, `cookie`; Clerk's default is
-                `"token"`; `None` sends null.
-            request_originating_ip: body field `request_originating_ip`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            session_id: The ID of the session. Fills `{session_id}` in the path; must not be
+                empty.
+            expired_token: The JWT that is sent via the `__session` cookie from your frontend.
+                Note: this JWT must be associated with the supplied session ID. Required.
+            refresh_token: The refresh token from the `__refresh` cookie set via FAPI's
+                handshake flow. Required.
+            request_origin: The origin of the request. Required.
+            request_headers: The headers of the request. `None` sends null.
+            format: The format of the response. Known values: `token`, `cookie`. Clerk's
+                default: `"token"`. `None` sends null.
+            request_originating_ip: The IP address of the request. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SessionRefresh` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError: when Clerk answers 400, 401 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REFRESH,
@@ -229,7 +275,6 @@ class SessionsResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def revoke(
         self,
         session_id: str,
@@ -240,26 +285,36 @@ class SessionsResource(Resource):
     ) -> Session:
         """Revoke a session.
 
+        Sets the status of a session as "revoked", which is an unauthenticated state. In
+        multi-session mode, a revoked session will still be returned along with its client
+        object, however the user will need to sign in again.
+
         `POST /sessions/{session_id}/revoke` (operation `RevokeSession`).
 
         Args:
-            session_id: fills `{session_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            session_id: The ID of the session. Fills `{session_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `Session` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,
             (session_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_token(
         self,
@@ -269,34 +324,39 @@ class SessionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Token2:
+    ) -> Token:
         """Create a session token.
+
+        Creates a session JSON Web Token (JWT) based on a session.
 
         `POST /sessions/{session_id}/tokens` (operation `CreateSessionToken`).
 
         Args:
-            session_id: fills `{session_id}` in the path; must not be empty.
-            expires_in_seconds: body field `expires_in_seconds`; from 30 to 315360000; `None`
-                sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            session_id: The ID of the session. Fills `{session_id}` in the path; must not be
+                empty.
+            expires_in_seconds: Use this parameter to override the default session token
+                lifetime. From 30 to 315360000. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `Token2` decoded from Clerk's answer.
+            `Token` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError: when Clerk answers 401, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_TOKEN,
             (session_id,),
-            body={
-                "expires_in_seconds": expires_in_seconds,
-            },
+            body={"expires_in_seconds": expires_in_seconds},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def create_token_from_template(
         self,
@@ -307,32 +367,40 @@ class SessionsResource(Resource):
         timeout: float | Timeout | None = None,
         retries: RetryConfig | Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Token2:
+    ) -> Token:
         """Create a session token from a JWT template.
+
+        Creates a JSON Web Token (JWT) based on a session and a JWT Template name defined for
+        your instance
 
         `POST /sessions/{session_id}/tokens/{template_name}` (operation
         `CreateSessionTokenFromTemplate`).
 
         Args:
-            session_id: fills `{session_id}` in the path; must not be empty.
-            template_name: fills `{template_name}` in the path; must not be empty.
-            expires_in_seconds: body field `expires_in_seconds`; from 30 to 315360000; `None`
-                sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            session_id: The ID of the session. Fills `{session_id}` in the path; must not be
+                empty.
+            template_name: The name of the JWT template defined in your instance (e.g.
+                `custom_hasura`). Fills `{template_name}` in the path; must not be empty.
+            expires_in_seconds: Use this parameter to override the JWT lifetime. From 30 to
+                315360000. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
-            `Token2` decoded from Clerk's answer.
+            `Token` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, NotFoundError: when Clerk answers 401, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_TOKEN_FROM_TEMPLATE,
             (session_id, template_name),
-            body={
-                "expires_in_seconds": expires_in_seconds,
-            },
+            body={"expires_in_seconds": expires_in_seconds},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -20,11 +20,7 @@ __all__ = ["SignInTokensResource"]
 
 
 _CREATE = Operation(
-    "sign_in_tokens.create",
-    "POST",
-    "/sign_in_tokens",
-    response=SignInToken,
-    body="json",
+    "sign_in_tokens.create", "POST", "/sign_in_tokens", response=SignInToken, body="json"
 )
 _REVOKE = Operation(
     "sign_in_tokens.revoke",
@@ -49,33 +45,41 @@ class SignInTokensResource(Resource):
     ) -> SignInToken:
         """Create sign-in token.
 
+        Creates a new sign-in token and associates it with the given user. By default, sign-in
+        tokens expire in 30 days. You can optionally supply a different duration in seconds
+        using the `expires_in_seconds` property.
+
         `POST /sign_in_tokens` (operation `CreateSignInToken`).
 
         Args:
-            user_id: body field `user_id`; required.
-            org_id: body field `org_id`; `None` sends null.
-            expires_in_seconds: body field `expires_in_seconds`; at least 1; Clerk's default is
-                `2592000`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user that can use the newly created sign in token. Required.
+            org_id: The ID of the organization to activate when the user signs in. Organizations
+                must be enabled for the instance, and the user must be a member of the
+                organization. `None` sends null.
+            expires_in_seconds: Optional parameter to specify the life duration of the sign in
+                token in seconds. By default, the duration is 30 days. At least 1. Clerk's
+                default: `2592000`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SignInToken` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError, UnprocessableEntityError: when Clerk answers
-                403, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "user_id": user_id,
-                "org_id": org_id,
-                "expires_in_seconds": expires_in_seconds,
-            },
+            body={"user_id": user_id, "org_id": org_id, "expires_in_seconds": expires_in_seconds},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke(
         self,
@@ -87,19 +91,27 @@ class SignInTokensResource(Resource):
     ) -> SignInToken:
         """Revoke the given sign-in token.
 
+        Revokes a pending sign-in token
+
         `POST /sign_in_tokens/{sign_in_token_id}/revoke` (operation `RevokeSignInToken`).
 
         Args:
-            sign_in_token_id: fills `{sign_in_token_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            sign_in_token_id: The ID of the sign-in token to be revoked. Fills
+                `{sign_in_token_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SignInToken` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError: when Clerk answers 400, 404 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE,

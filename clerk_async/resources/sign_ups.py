@@ -36,25 +36,31 @@ class SignUpsResource(Resource):
     ) -> SignUp:
         """Retrieve a sign-up by ID.
 
+        Retrieve the details of the sign-up with the given ID
+
         `GET /sign_ups/{id}` (operation `GetSignUp`).
 
         Args:
-            id: fills `{id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            id: The ID of the sign-up to retrieve. Fills `{id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SignUp` decoded from Clerk's answer.
 
         Raises:
-            PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -68,27 +74,34 @@ class SignUpsResource(Resource):
     ) -> SignUp:
         """Update a sign-up.
 
+        Update the sign-up with the given ID
+
         `PATCH /sign_ups/{id}` (operation `UpdateSignUp`).
 
         Args:
-            id: fills `{id}` in the path; must not be empty.
-            external_id: body field `external_id`; `None` sends null.
-            custom_action: body field `custom_action`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            id: The ID of the sign-up to update. Fills `{id}` in the path; must not be empty.
+            external_id: The ID of the guest attempting to sign up as used in your external
+                systems or your previous authentication solution. This will be copied to the
+                resulting user when the sign-up is completed. `None` sends null.
+            custom_action: If true, the sign-up will be marked as a custom action. `None` sends
+                null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SignUp` decoded from Clerk's answer.
 
         Raises:
-            PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
             (id,),
-            body={
-                "external_id": external_id,
-                "custom_action": custom_action,
-            },
+            body={"external_id": external_id, "custom_action": custom_action},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from msgspec import UNSET, UnsetType
+from typing_extensions import deprecated
 
 from .._config import CallOptions, Timeout
 from .._operation import Operation
@@ -31,6 +32,7 @@ _PREVIEW = Operation(
 class TemplatesResource(Resource):
     """Operations on `clerk.templates`."""
 
+    @deprecated("Deprecated by Clerk: this operation may be removed.", category=None)
     async def preview(
         self,
         template_type: str,
@@ -46,27 +48,42 @@ class TemplatesResource(Resource):
     ) -> dict[str, Any]:
         """Preview changes to a template.
 
+        Returns a preview of a template for a given template_type, slug and body
+
         `POST /templates/{template_type}/{slug}/preview` (operation `PreviewTemplate`).
 
-        Deprecated by Clerk: every call emits a `DeprecationWarning`; prefer the operation
-        Clerk's changelog names instead.
+        Deprecated by Clerk: every call emits a `DeprecationWarning`, and type checkers flag it;
+        prefer the operation Clerk's changelog names instead.
 
         Args:
-            template_type: fills `{template_type}` in the path; must not be empty.
-            slug: fills `{slug}` in the path; must not be empty.
-            subject: body field `subject`; `None` sends null.
-            body: body field `body`.
-            from_email_name: body field `from_email_name`.
-            reply_to_email_name: body field `reply_to_email_name`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            template_type: The type of template to preview. Fills `{template_type}` in the path;
+                must not be empty.
+            slug: The slug of the template to preview. Fills `{slug}` in the path; must not be
+                empty.
+            subject: The email subject. Applicable only to email templates. `None` sends null.
+            body: The template body before variable interpolation.
+            from_email_name: The local part of the From email address that will be used for
+                emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            reply_to_email_name: The local part of the Reply To email address that will be used
+                for emails. For example, in the address 'hello@example.com', the local part is
+                'hello'. Applicable only to email templates.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `dict[str, Any]` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _PREVIEW,

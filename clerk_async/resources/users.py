@@ -47,31 +47,16 @@ _CREATE = Operation("users.create", "POST", "/users", response=User, body="json"
 _COUNT = Operation("users.count", "GET", "/users/count", response=TotalCount)
 _GET = Operation("users.get", "GET", "/users/{user_id}", response=User)
 _UPDATE = Operation(
-    "users.update",
-    "PATCH",
-    "/users/{user_id}",
-    response=User,
-    body="json",
-    empty_body=True,
+    "users.update", "PATCH", "/users/{user_id}", response=User, body="json", empty_body=True
 )
 _DELETE = Operation("users.delete", "DELETE", "/users/{user_id}", response=DeletedObject)
 _BAN = Operation("users.ban", "POST", "/users/{user_id}/ban", response=User)
 _UNBAN = Operation("users.unban", "POST", "/users/{user_id}/unban", response=User)
 _BULK_BAN = Operation(
-    "users.bulk_ban",
-    "POST",
-    "/users/ban",
-    response=list[User],
-    body="json",
-    empty_body=True,
+    "users.bulk_ban", "POST", "/users/ban", response=list[User], body="json", empty_body=True
 )
 _BULK_UNBAN = Operation(
-    "users.bulk_unban",
-    "POST",
-    "/users/unban",
-    response=list[User],
-    body="json",
-    empty_body=True,
+    "users.bulk_unban", "POST", "/users/unban", response=list[User], body="json", empty_body=True
 )
 _LOCK = Operation("users.lock", "POST", "/users/{user_id}/lock", response=User)
 _UNLOCK = Operation("users.unlock", "POST", "/users/{user_id}/unlock", response=User)
@@ -85,24 +70,13 @@ _SET_PROFILE_IMAGE = Operation(
     empty_body=True,
 )
 _DELETE_PROFILE_IMAGE = Operation(
-    "users.delete_profile_image",
-    "DELETE",
-    "/users/{user_id}/profile_image",
-    response=User,
+    "users.delete_profile_image", "DELETE", "/users/{user_id}/profile_image", response=User
 )
 _UPDATE_METADATA = Operation(
-    "users.update_metadata",
-    "PATCH",
-    "/users/{user_id}/metadata",
-    response=User,
-    body="json",
+    "users.update_metadata", "PATCH", "/users/{user_id}/metadata", response=User, body="json"
 )
 _REPLACE_METADATA = Operation(
-    "users.replace_metadata",
-    "PUT",
-    "/users/{user_id}/metadata",
-    response=User,
-    body="json",
+    "users.replace_metadata", "PUT", "/users/{user_id}/metadata", response=User, body="json"
 )
 _GET_BILLING_SUBSCRIPTION = Operation(
     "users.get_billing_subscription",
@@ -143,11 +117,7 @@ _GET_ORGANIZATION_INVITATIONS = Operation(
     response=OrganizationInvitationsWithPublicOrganizationData,
 )
 _REMOVE_PASSWORD = Operation(
-    "users.remove_password",
-    "POST",
-    "/users/{user_id}/remove_password",
-    response=User,
-    body="json",
+    "users.remove_password", "POST", "/users/{user_id}/remove_password", response=User, body="json"
 )
 _VERIFY_PASSWORD = Operation(
     "users.verify_password",
@@ -164,10 +134,7 @@ _VERIFY_TOTP = Operation(
     body="json",
 )
 _DISABLE_MFA = Operation(
-    "users.disable_mfa",
-    "DELETE",
-    "/users/{user_id}/mfa",
-    response=DisableMFAResponse,
+    "users.disable_mfa", "DELETE", "/users/{user_id}/mfa", response=DisableMFAResponse
 )
 _DELETE_BACKUP_CODES = Operation(
     "users.delete_backup_codes",
@@ -200,10 +167,7 @@ _DELETE_WEB3_WALLET = Operation(
     response=DeletedObject,
 )
 _DELETE_TOTP = Operation(
-    "users.delete_totp",
-    "DELETE",
-    "/users/{user_id}/totp",
-    response=DisableMFAResponse,
+    "users.delete_totp", "DELETE", "/users/{user_id}/totp", response=DisableMFAResponse
 )
 _DELETE_EXTERNAL_ACCOUNT = Operation(
     "users.delete_external_account",
@@ -270,47 +234,139 @@ class UsersResource(Resource):
     ) -> AsyncPager[User]:
         """List all users.
 
+        Returns a list of all users. The users are returned sorted by creation date, with the
+        newest users appearing first.
+
+        To walk more than a few pages, paginate with `starting_after` rather than `offset`. A
+        cursor page costs the same no matter how far into the list it sits, while a large
+        `offset` has to walk and discard every row before it, so it gets progressively slower
+        and eventually times out. Cursor pagination requires the `created_at` ordering, which is
+        the default.
+
         `GET /users` (operation `GetUserList`).
 
         Args:
-            email_address: query parameter `email_address`; a list.
-            phone_number: query parameter `phone_number`; a list.
-            external_id: query parameter `external_id`; a list.
-            username: query parameter `username`; a list.
-            web3_wallet: query parameter `web3_wallet`; a list.
-            user_id: query parameter `user_id`; a list.
-            organization_id: query parameter `organization_id`; a list.
-            query: query parameter `query`.
-            email_address_query: query parameter `email_address_query`.
-            phone_number_query: query parameter `phone_number_query`.
-            username_query: query parameter `username_query`.
-            name_query: query parameter `name_query`.
-            banned: query parameter `banned`.
-            last_active_at_before: query parameter `last_active_at_before`.
-            last_active_at_after: query parameter `last_active_at_after`.
-            last_active_at_since: query parameter `last_active_at_since`.
-            created_at_before: query parameter `created_at_before`.
-            created_at_after: query parameter `created_at_after`.
-            last_sign_in_at_before: query parameter `last_sign_in_at_before`.
-            last_sign_in_at_after: query parameter `last_sign_in_at_after`.
-            provider: query parameter `provider`.
-            provider_user_id: query parameter `provider_user_id`; a list.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            starting_after: query parameter `starting_after`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address: Returns users with the specified email addresses. Accepts up to 100
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
+            phone_number: Returns users with the specified phone numbers. Accepts up to 100
+                phone numbers. Any phone numbers not found are ignored. A list; each item is
+                sent as its own `phone_number=` query pair.
+            external_id: Returns users with the specified external IDs. For each external ID,
+                the `+` and `-` can be prepended to the ID, which denote whether the respective
+                external ID should be included or excluded from the result set. Accepts up to
+                100 external IDs. Any external IDs not found are ignored. A list; each item is
+                sent as its own `external_id=` query pair.
+            username: Returns users with the specified usernames. Accepts up to 100 usernames.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
+            web3_wallet: Returns users with the specified web3 wallet addresses. Accepts up to
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
+            user_id: Returns users with the user IDs specified. For each user ID, the `+` and
+                `-` can be prepended to the ID, which denote whether the respective user ID
+                should be included or excluded from the result set. Accepts up to 100 user IDs.
+                Any user IDs not found are ignored. A list; each item is sent as its own
+                `user_id=` query pair.
+            organization_id: Returns users that have memberships to the given organizations. For
+                each organization ID, the `+` and `-` can be prepended to the ID, which denote
+                whether the respective organization should be included or excluded from the
+                result set. Accepts up to 100 organization IDs. A list; each item is sent as its
+                own `organization_id=` query pair.
+            query: Returns users that match the given query. For possible matches, we check the
+                email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
+                last names. The query value doesn't need to match the exact value you are
+                looking for, it is capable of partial matches as well.
+            email_address_query: Returns users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`.
+            phone_number_query: Returns users with phone numbers that match the given query, via
+                case-insensitive partial match. For example, `phone_number_query=555` will match
+                a user with the phone number `+1555xxxxxxx`.
+            username_query: Returns users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            banned: Returns users which are either banned (`banned=true`) or not banned
+                (`banned=false`).
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to retrieve
+                users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the given
+                date (with millisecond precision). Example: use 1700690400000 to retrieve users
+                whose last session activity was after 2023-11-23.
+            last_active_at_since: Returns users that had session activity since the given date.
+                Example: use 1700690400000 to retrieve users that had session activity from
+                2023-11-23 until the current day. Deprecated in favor of `last_active_at_after`.
+            created_at_before: Returns users who have been created before the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created after 2024-10-29.
+            last_sign_in_at_before: Returns users whose last sign-in was before the given date
+                (with millisecond precision). Example: use 1700690400000 to retrieve users whose
+                last sign-in was before 2023-11-23.
+            last_sign_in_at_after: Returns users whose last sign-in was after the given date
+                (with millisecond precision). Example: use 1700690400000 to retrieve users whose
+                last sign-in was after 2023-11-23.
+            provider: Returns users with external accounts for the specified OAuth provider.
+                Must be used in combination with the `provider_user_id` parameter. For example,
+                use `provider=oauth_google&provider_user_id=12345` to retrieve a user with
+                Google provider user ID 12345.
+            provider_user_id: Returns users with the specified provider user IDs for a specific
+                provider. Must be used in combination with the `provider` parameter. For
+                example, use `provider=oauth_google&provider_user_id=12345` to retrieve a user
+                with Google provider user ID 12345. Accepts up to 100 provider user IDs. Any
+                provider user IDs not found are ignored. A list; each item is sent as its own
+                `provider_user_id=` query pair.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            starting_after: A cursor for pagination: the `id` of the last user on the previous
+                page. Returns the users that follow it. Requires ordering by `created_at` — that
+                is, `order_by` omitted, or set to `created_at`, `+created_at` or `-created_at`.
+                Any other `order_by` value is rejected with a 422: the other orderings sort by a
+                value that is neither unique per user nor immutable, so a cursor over them would
+                skip or repeat users. Cannot be combined with a non-zero `offset`, which is also
+                a 422. Keep every other parameter identical across requests, and stop when a
+                page returns fewer than `limit` users.
+            order_by: Allows to return users in a particular order. At the moment, you can order
+                the returned users by their
+                `created_at`,`updated_at`,`email_address`,`web3wallet`,`first_name`,`last_name`,`phone_number`,`username`,`last_active_at`,`last_sign_in_at`.
+                In order to specify the direction, you can use the `+/-` symbols prepended in
+                the property to order by. For example, if you want users to be returned in
+                descending order according to their `created_at` property, you can use
+                `-created_at`. If you don't use `+` or `-`, then `+` is implied. We only support
+                one `order_by` parameter, and if multiple `order_by` parameters are provided, we
+                will only keep the first one. For example, if you pass
+                `order_by=username&order_by=created_at`, we will consider only the first
+                `order_by` parameter, which is `username`. The `created_at` parameter will be
+                ignored in this case. Only the `created_at` orderings can be combined with
+                `starting_after` cursor pagination; see that parameter. Clerk's default:
+                `"-created_at"`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[User]`, which sends nothing until used: await it for one `Page` (Clerk's
-            answer is `list[User]`), or `async for` over every `User` of every page.
+            answer is `list[User]`), or `async for` over every `User` of every page. The errors
+            below arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, UnprocessableEntityError: when Clerk answers
-                400, 401, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -346,7 +402,6 @@ class UsersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def create(
         self,
         *,
@@ -355,9 +410,11 @@ class UsersResource(Resource):
         last_name: str | UnsetType | None = UNSET,
         locale: str | UnsetType | None = UNSET,
         email_address: builtins.list[str] | UnsetType = UNSET,
-        email_address_identification_status: builtins.list[Literal["verified", "reserved"] | str] | UnsetType = UNSET,
+        email_address_identification_status: builtins.list[Literal["verified", "reserved"] | str]
+        | UnsetType = UNSET,
         phone_number: builtins.list[str] | UnsetType = UNSET,
-        phone_number_identification_status: builtins.list[Literal["verified", "reserved"] | str] | UnsetType = UNSET,
+        phone_number_identification_status: builtins.list[Literal["verified", "reserved"] | str]
+        | UnsetType = UNSET,
         web3_wallet: builtins.list[str] | UnsetType = UNSET,
         username: str | UnsetType | None = UNSET,
         password: str | UnsetType | None = UNSET,
@@ -386,57 +443,150 @@ class UsersResource(Resource):
     ) -> User:
         """Create a new user.
 
+        Creates a new user. Your user management settings determine how you should setup your
+        user model.
+
+        By default, any email address and phone number created using this method is marked as
+        verified. Use the `email_address_identification_status` and
+        `phone_number_identification_status` arrays to instead create some or all of them as
+        reserved (unverified but usable for sign-in and locked so no other user can claim them).
+
+        Note: If you are performing a migration, check out our guide on zero downtime migrations
+        (https://clerk.com/docs/deployments/migrate-overview).
+
+        The following rate limit rules apply to this endpoint: 1000 requests per 10 seconds for
+        production instances and 100 requests per 10 seconds for development instances
+
         `POST /users` (operation `CreateUser`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            external_id: body field `external_id`; `None` sends null.
-            first_name: body field `first_name`; `None` sends null.
-            last_name: body field `last_name`; `None` sends null.
-            locale: body field `locale`; `None` sends null.
-            email_address: body field `email_address`; a list.
-            email_address_identification_status: body field
-                `email_address_identification_status`; a list; known values: `verified`,
+            external_id: The ID of the user as used in your external systems or your previous
+                authentication solution. Must be unique across your instance. `None` sends null.
+            first_name: The first name to assign to the user. `None` sends null.
+            last_name: The last name to assign to the user. `None` sends null.
+            locale: The locale to assign to the user (e.g., "en-US", "fr-FR") `None` sends null.
+            email_address: Email addresses to add to the user. Must be unique across your
+                instance. The first email address will be set as the user's primary email
+                address. Created verified by default; see `email_address_identification_status`
+                to create them reserved.
+            email_address_identification_status: Controls the status each email address is
+                created with. Runs parallel to `email_address`: when provided, it must contain
+                exactly one item per email address, applied by position. When omitted or empty,
+                every email address is created `verified`. Set an item to `reserved` to create
+                the corresponding email address reserved instead (unverified but usable for
+                sign-in and locked so no other user can claim it). Known values: `verified`,
                 `reserved`.
-            phone_number: body field `phone_number`; a list.
-            phone_number_identification_status: body field `phone_number_identification_status`;
-                a list; known values: `verified`, `reserved`.
-            web3_wallet: body field `web3_wallet`; a list.
-            username: body field `username`; `None` sends null.
-            password: body field `password`; `None` sends null.
-            password_digest: body field `password_digest`; `None` sends null.
-            password_hasher: body field `password_hasher`.
-            skip_password_checks: body field `skip_password_checks`; `None` sends null.
-            skip_password_requirement: body field `skip_password_requirement`; `None` sends
+            phone_number: Phone numbers to add to the user. Must be unique across your instance.
+                The first phone number will be set as the user's primary phone number. Created
+                verified by default; see `phone_number_identification_status` to create them
+                reserved.
+            phone_number_identification_status: Controls the status each phone number is created
+                with. Runs parallel to `phone_number`: when provided, it must contain exactly
+                one item per phone number, applied by position. When omitted or empty, every
+                phone number is created `verified`. Set an item to `reserved` to create the
+                corresponding phone number reserved instead (unverified but usable for sign-in
+                and locked so no other user can claim it). Known values: `verified`, `reserved`.
+            web3_wallet: Web3 wallets to add to the user. Must be unique across your instance.
+                The first wallet will be set as the user's primary wallet.
+            username: The username to give to the user. It must be unique across your instance.
+                `None` sends null.
+            password: The plaintext password to give the user. Must be at least 8 characters
+                long, and cannot be in any list of hacked passwords. `None` sends null.
+            password_digest: In case you already have the password digests and not the
+                passwords, you can use them for the newly created user via this property. The
+                digests should be generated with one of the supported algorithms. The hashing
+                algorithm can be specified using the `password_hasher` property. `None` sends
                 null.
-            totp_secret: body field `totp_secret`; `None` sends null.
-            backup_codes: body field `backup_codes`; a list.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            unsafe_metadata: body field `unsafe_metadata`.
-            delete_self_enabled: body field `delete_self_enabled`; `None` sends null.
-            legal_accepted_at: body field `legal_accepted_at`; `None` sends null.
-            skip_legal_checks: body field `skip_legal_checks`; `None` sends null.
-            skip_user_requirement: body field `skip_user_requirement`; `None` sends null.
-            create_organization_enabled: body field `create_organization_enabled`; `None` sends
+            password_hasher: The hashing algorithm that was used to generate the password
+                digest. The algorithms we support at the moment are `bcrypt`
+                (https://en.wikipedia.org/wiki/Bcrypt), `bcrypt_sha256_django`
+                (https://docs.djangoproject.com/en/4.0/topics/auth/passwords/), `md5`
+                (https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+                `pbkdf2_sha256_django`
+                (https://docs.djangoproject.com/en/4.0/topics/auth/passwords/), `pbkdf2_sha512`,
+                `phpass` (https://www.openwall.com/phpass/), `md5_phpass`, `scrypt_firebase`
+                (https://firebaseopensource.com/projects/firebase/scrypt/), `scrypt_werkzeug`
+                (https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+                `sha256` (https://en.wikipedia.org/wiki/SHA-2), `ldap_ssha`
+                (https://www.openldap.org/faq/data/cache/347.html), the `argon2`
+                (https://argon2.online/) variants: `argon2i` and `argon2id`, `sha512_symfony`,
+                the SHA-512 variant of the Symfony
+                (https://symfony.com/doc/current/security/passwords.html) legacy hasher, and
+                `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts hex-encoded salt
+                and hash. Each of the supported hashers expects the incoming digest to be in a
+                particular format. See the Clerk docs
+                (https://clerk.com/docs/references/backend/user/create-user) for more
+                information.
+            skip_password_checks: When set to `true` all password checks are skipped. It is
+                recommended to use this method only when migrating plaintext passwords to Clerk.
+                Upon migration the user base should be prompted to pick stronger password.
+                `None` sends null.
+            skip_password_requirement: When set to `true`, `password` is not required anymore
+                when creating the user and can be omitted. This is useful when you are trying to
+                create a user that doesn't have a password, in an instance that is using
+                passwords. Please note that you cannot use this flag if password is the only way
+                for a user to sign into your instance. `None` sends null.
+            totp_secret: In case TOTP is configured on the instance, you can provide the secret
+                to enable it on the newly created user without the need to reset it. Please note
+                that currently the supported options are: * Period: 30 seconds * Code length: 6
+                digits * Algorithm: SHA1. `None` sends null.
+            backup_codes: If Backup Codes are configured on the instance, you can provide them
+                to enable it on the newly created user without the need to reset them. You must
+                provide the backup codes in plain format or the corresponding bcrypt digest.
+            public_metadata: Metadata saved on the user, that is visible to both your Frontend
+                and Backend APIs.
+            private_metadata: Metadata saved on the user, that is only visible to your Backend
+                API.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. Note: Since this data can be modified from the
+                frontend, it is not guaranteed to be safe.
+            delete_self_enabled: If enabled, user can delete themselves via FAPI. `None` sends
                 null.
-            create_organizations_limit: body field `create_organizations_limit`; `None` sends
-                null.
-            created_at: body field `created_at`; `None` sends null.
-            bypass_client_trust: body field `bypass_client_trust`; `None` sends null.
-            banned: body field `banned`; `None` sends null.
-            locked: body field `locked`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            legal_accepted_at: A custom timestamp denoting _when_ the user accepted legal
+                requirements, specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+                `None` sends null.
+            skip_legal_checks: When set to `true` all legal checks are skipped. It is not
+                recommended to skip legal checks unless you are migrating a user to Clerk.
+                `None` sends null.
+            skip_user_requirement: When set to `true`, identification types are not enforced. At
+                least one identification type must be enabled and provided on your instance
+                (email, phone, web3 wallet, or username). Users created without required
+                identification types cannot use those authentication strategies It is not
+                recommended to use this flag unless you need to allow Clerk UI components to
+                prompt for required fields while BAPI creates users with minimal data, or for
+                migration a user to Clerk. `None` sends null.
+            create_organization_enabled: If enabled, user can create organizations via FAPI.
+                `None` sends null.
+            create_organizations_limit: The maximum number of organizations the user can create.
+                0 means unlimited. `None` sends null.
+            created_at: A custom date/time denoting _when_ the user signed up to the
+                application, specified in RFC3339 format (e.g. `2012-10-20T07:15:20.902Z`).
+                `None` sends null.
+            bypass_client_trust: When set to `true`, the user will bypass Device Trust checks
+                during sign-in. `None` sends null.
+            banned: When set to `true`, the user is created already banned and cannot sign in.
+                Requires the same plan support as the ban user endpoint. `None` sends null.
+            locked: When set to `true`, the user is created already locked. Requires the user
+                lockout feature to be enabled on the instance. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ClerkAPIError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 402, 403, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            ClerkAPIError: Clerk answers 402.
+            PermissionDeniedError: Clerk answers 403.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
@@ -475,7 +625,6 @@ class UsersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def count(
         self,
         *,
@@ -507,39 +656,98 @@ class UsersResource(Resource):
     ) -> TotalCount:
         """Count users.
 
+        Returns a total count of all users that match the given filtering criteria.
+
         `GET /users/count` (operation `GetUsersCount`).
 
         Args:
-            email_address: query parameter `email_address`; a list.
-            phone_number: query parameter `phone_number`; a list.
-            external_id: query parameter `external_id`; a list.
-            username: query parameter `username`; a list.
-            web3_wallet: query parameter `web3_wallet`; a list.
-            user_id: query parameter `user_id`; a list.
-            organization_id: query parameter `organization_id`; a list.
-            query: query parameter `query`.
-            email_address_query: query parameter `email_address_query`.
-            phone_number_query: query parameter `phone_number_query`.
-            username_query: query parameter `username_query`.
-            name_query: query parameter `name_query`.
-            banned: query parameter `banned`.
-            last_active_at_before: query parameter `last_active_at_before`.
-            last_active_at_after: query parameter `last_active_at_after`.
-            last_active_at_since: query parameter `last_active_at_since`.
-            created_at_before: query parameter `created_at_before`.
-            created_at_after: query parameter `created_at_after`.
-            last_sign_in_at_before: query parameter `last_sign_in_at_before`.
-            last_sign_in_at_after: query parameter `last_sign_in_at_after`.
-            provider: query parameter `provider`.
-            provider_user_id: query parameter `provider_user_id`; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address: Counts users with the specified email addresses. Accepts up to 100
+                email addresses. Any email addresses not found are ignored. A list; each item is
+                sent as its own `email_address=` query pair.
+            phone_number: Counts users with the specified phone numbers. Accepts up to 100 phone
+                numbers. Any phone numbers not found are ignored. A list; each item is sent as
+                its own `phone_number=` query pair.
+            external_id: Counts users with the specified external IDs. Accepts up to 100
+                external IDs. Any external IDs not found are ignored. A list; each item is sent
+                as its own `external_id=` query pair.
+            username: Counts users with the specified usernames. Accepts up to 100 usernames.
+                Any usernames not found are ignored. A list; each item is sent as its own
+                `username=` query pair.
+            web3_wallet: Counts users with the specified web3 wallet addresses. Accepts up to
+                100 web3 wallet addresses. Any web3 wallet addresses not found are ignored. A
+                list; each item is sent as its own `web3_wallet=` query pair.
+            user_id: Counts users with the user IDs specified. Accepts up to 100 user IDs. Any
+                user IDs not found are ignored. A list; each item is sent as its own `user_id=`
+                query pair.
+            organization_id: Returns users that have memberships to the given organizations. For
+                each organization ID, the `+` and `-` can be prepended to the ID, which denote
+                whether the respective organization should be included or excluded from the
+                result set. Accepts up to 100 organization IDs. A list; each item is sent as its
+                own `organization_id=` query pair.
+            query: Counts users that match the given query. For possible matches, we check the
+                email addresses, phone numbers, usernames, web3 wallets, user IDs, first and
+                last names. The query value doesn't need to match the exact value you are
+                looking for, it is capable of partial matches as well.
+            email_address_query: Counts users with emails that match the given query, via
+                case-insensitive partial match. For example, `email_address_query=ello` will
+                match a user with the email `HELLO@example.com`, and will be included in the
+                resulting count.
+            phone_number_query: Counts users with phone numbers that match the given query, via
+                case-insensitive partial match. For example, `phone_number_query=555` will match
+                a user with the phone number `+1555xxxxxxx`, and will be included in the
+                resulting count.
+            username_query: Counts users with usernames that match the given query, via
+                case-insensitive partial match. For example, `username_query=CoolUser` will
+                match a user with the username `SomeCoolUser`, and will be included in the
+                resulting count.
+            name_query: Returns users with names that match the given query, via
+                case-insensitive partial match.
+            banned: Counts users which are either banned (`banned=true`) or not banned
+                (`banned=false`).
+            last_active_at_before: Returns users whose last session activity was before the
+                given date (with millisecond precision). Example: use 1700690400000 to retrieve
+                users whose last session activity was before 2023-11-23.
+            last_active_at_after: Returns users whose last session activity was after the given
+                date (with millisecond precision). Example: use 1700690400000 to retrieve users
+                whose last session activity was after 2023-11-23.
+            last_active_at_since: Returns users that had session activity since the given date.
+                Example: use 1700690400000 to retrieve users that had session activity from
+                2023-11-23 until the current day. Deprecated in favor of `last_active_at_after`.
+            created_at_before: Returns users who have been created before the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created before 2024-10-29.
+            created_at_after: Returns users who have been created after the given date (with
+                millisecond precision). Example: use 1730160000000 to retrieve users who have
+                been created after 2024-10-29.
+            last_sign_in_at_before: Counts users whose last sign-in was before the given date
+                (with millisecond precision). Example: use 1700690400000 to count users whose
+                last sign-in was before 2023-11-23.
+            last_sign_in_at_after: Counts users whose last sign-in was after the given date
+                (with millisecond precision). Example: use 1700690400000 to count users whose
+                last sign-in was after 2023-11-23.
+            provider: Counts users with external accounts for the specified OAuth provider. Must
+                be used in combination with the `provider_user_id` parameter. For example, use
+                `provider=oauth_google&provider_user_id=12345` to count users with Google
+                provider user ID 12345. Accepts up to 100 providers.
+            provider_user_id: Counts users with the specified provider user IDs for a specific
+                provider. Must be used in combination with the `provider` parameter. For
+                example, use `provider=oauth_google&provider_user_id=12345` to count users with
+                Google provider user ID 12345. Accepts up to 100 provider user IDs. Any provider
+                user IDs not found are ignored. A list; each item is sent as its own
+                `provider_user_id=` query pair.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `TotalCount` decoded from Clerk's answer.
 
         Raises:
-            UnprocessableEntityError: when Clerk answers 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _COUNT,
@@ -570,7 +778,6 @@ class UsersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get(
         self,
         user_id: str,
@@ -581,26 +788,34 @@ class UsersResource(Resource):
     ) -> User:
         """Retrieve a user.
 
+        Retrieve the details of a user
+
         `GET /users/{user_id}` (operation `GetUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to retrieve. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update(
         self,
@@ -636,51 +851,114 @@ class UsersResource(Resource):
     ) -> User:
         """Update a user.
 
+        Update a user's attributes.
+
+        You can set the user's primary contact identifiers (email address and phone numbers) by
+        updating the `primary_email_address_id` and `primary_phone_number_id` attributes
+        respectively. Both IDs should correspond to verified identifications that belong to the
+        user.
+
+        You can remove a user's username by setting the username attribute to null or the blank
+        string "".
+
+        As of API version 2026-05-12, this endpoint no longer accepts `public_metadata`,
+        `private_metadata`, or `unsafe_metadata`. Use `PATCH /v1/users/{user_id}/metadata` to
+        merge updates into existing metadata, or `PUT /v1/users/{user_id}/metadata` to replace a
+        metadata field entirely.
+
         `PATCH /users/{user_id}` (operation `UpdateUser`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            external_id: body field `external_id`; `None` sends null.
-            first_name: body field `first_name`; `None` sends null.
-            last_name: body field `last_name`; `None` sends null.
-            locale: body field `locale`; `None` sends null.
-            primary_email_address_id: body field `primary_email_address_id`; `None` sends null.
-            notify_primary_email_address_changed: body field
-                `notify_primary_email_address_changed`; Clerk's default is `false`; `None` sends
+            user_id: The ID of the user to update. Fills `{user_id}` in the path; must not be
+                empty.
+            external_id: The ID of the user as used in your external systems or your previous
+                authentication solution. Must be unique across your instance. `None` sends null.
+            first_name: The first name to assign to the user. `None` sends null.
+            last_name: The last name to assign to the user. `None` sends null.
+            locale: The locale to assign to the user (e.g., "en-US", "fr-FR") `None` sends null.
+            primary_email_address_id: The ID of the email address to set as primary. It must be
+                verified, and present on the current user. `None` sends null.
+            notify_primary_email_address_changed: If set to `true`, the user will be notified
+                that their primary email address has changed. By default, no notification is
+                sent. Clerk's default: `false`. `None` sends null.
+            primary_phone_number_id: The ID of the phone number to set as primary. It must be
+                verified, and present on the current user. `None` sends null.
+            primary_web3_wallet_id: The ID of the web3 wallets to set as primary. It must be
+                verified, and present on the current user. `None` sends null.
+            username: The username to give to the user. It must be unique across your instance.
+                `None` sends null.
+            profile_image_id: The ID of the image to set as the user's profile image. `None`
+                sends null.
+            password: The plaintext password to give the user. Must be at least 8 characters
+                long, and cannot be in any list of hacked passwords. `None` sends null.
+            password_digest: In case you already have the password digests and not the
+                passwords, you can use them for the newly created user via this property. The
+                digests should be generated with one of the supported algorithms. The hashing
+                algorithm can be specified using the `password_hasher` property.
+            password_hasher: The hashing algorithm that was used to generate the password
+                digest. The algorithms we support at the moment are `bcrypt`
+                (https://en.wikipedia.org/wiki/Bcrypt), `bcrypt_sha256_django`
+                (https://docs.djangoproject.com/en/4.0/topics/auth/passwords/), `md5`
+                (https://en.wikipedia.org/wiki/MD5), `pbkdf2_sha1`, `pbkdf2_sha256`,
+                `pbkdf2_sha256_django`
+                (https://docs.djangoproject.com/en/4.0/topics/auth/passwords/), `pbkdf2_sha512`,
+                `phpass` (https://www.openwall.com/phpass/), `md5_phpass`, `scrypt_firebase`
+                (https://firebaseopensource.com/projects/firebase/scrypt/), `scrypt_werkzeug`
+                (https://werkzeug.palletsprojects.com/en/3.0.x/utils/#werkzeug.security.generate_password_hash),
+                `sha256` (https://en.wikipedia.org/wiki/SHA-2), `ldap_ssha`
+                (https://www.openldap.org/faq/data/cache/347.html), the `argon2`
+                (https://argon2.online/) variants: `argon2i` and `argon2id`, `sha512_symfony`,
+                the SHA-512 variant of the Symfony
+                (https://symfony.com/doc/current/security/passwords.html) legacy hasher, and
+                `pbkdf2_sha512_hex`, a variant of `pbkdf2_sha512` that accepts hex-encoded salt
+                and hash. Each of the supported hashers expects the incoming digest to be in a
+                particular format. See the Clerk docs
+                (https://clerk.com/docs/references/backend/user/create-user) for more
+                information.
+            skip_password_checks: Set it to `true` if you're updating the user's password and
+                want to skip any password policy settings check. This parameter can only be used
+                when providing a `password`. `None` sends null.
+            sign_out_of_other_sessions: Set to `true` to sign out the user from all their active
+                sessions once their password is updated. This parameter can only be used when
+                providing a `password`. `None` sends null.
+            totp_secret: In case TOTP is configured on the instance, you can provide the secret
+                to enable it on the specific user without the need to reset it. `None` sends
                 null.
-            primary_phone_number_id: body field `primary_phone_number_id`; `None` sends null.
-            primary_web3_wallet_id: body field `primary_web3_wallet_id`; `None` sends null.
-            username: body field `username`; `None` sends null.
-            profile_image_id: body field `profile_image_id`; `None` sends null.
-            password: body field `password`; `None` sends null.
-            password_digest: body field `password_digest`.
-            password_hasher: body field `password_hasher`.
-            skip_password_checks: body field `skip_password_checks`; `None` sends null.
-            sign_out_of_other_sessions: body field `sign_out_of_other_sessions`; `None` sends
+            backup_codes: If Backup Codes are configured on the instance, you can provide them
+                to enable it on the specific user without the need to reset them.
+            delete_self_enabled: If true, the user can delete themselves with the Frontend API.
+                `None` sends null.
+            create_organization_enabled: If true, the user can create organizations with the
+                Frontend API. `None` sends null.
+            legal_accepted_at: A custom timestamp denoting _when_ the user accepted legal
+                requirements, specified in RFC3339 format. `None` sends null.
+            skip_legal_checks: When set to `true` all legal checks are skipped. `None` sends
                 null.
-            totp_secret: body field `totp_secret`; `None` sends null.
-            backup_codes: body field `backup_codes`; a list.
-            delete_self_enabled: body field `delete_self_enabled`; `None` sends null.
-            create_organization_enabled: body field `create_organization_enabled`; `None` sends
-                null.
-            legal_accepted_at: body field `legal_accepted_at`; `None` sends null.
-            skip_legal_checks: body field `skip_legal_checks`; `None` sends null.
-            create_organizations_limit: body field `create_organizations_limit`; `None` sends
-                null.
-            created_at: body field `created_at`; `None` sends null.
-            bypass_client_trust: body field `bypass_client_trust`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            create_organizations_limit: The maximum number of organizations the user can create.
+                0 means unlimited. `None` sends null.
+            created_at: A custom date/time denoting _when_ the user signed up to the
+                application. `None` sends null.
+            bypass_client_trust: When set to `true`, the user will bypass Device Trust checks
+                during sign-in. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 404, 409, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE,
@@ -714,7 +992,6 @@ class UsersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def delete(
         self,
         user_id: str,
@@ -725,26 +1002,34 @@ class UsersResource(Resource):
     ) -> DeletedObject:
         """Delete a user.
 
+        Delete the specified user
+
         `DELETE /users/{user_id}` (operation `DeleteUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to delete. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def ban(
         self,
@@ -756,25 +1041,33 @@ class UsersResource(Resource):
     ) -> User:
         """Ban a user.
 
+        Marks the given user as banned, which means that all their sessions are revoked and they
+        are not allowed to sign in again.
+
         `POST /users/{user_id}/ban` (operation `BanUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to ban. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError: when Clerk answers 402 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BAN,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def unban(
         self,
@@ -786,25 +1079,32 @@ class UsersResource(Resource):
     ) -> User:
         """Unban a user.
 
+        Removes the ban mark from the given user.
+
         `POST /users/{user_id}/unban` (operation `UnbanUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to unban. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            ClerkAPIError: when Clerk answers 402 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UNBAN,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def bulk_ban(
         self,
@@ -816,30 +1116,35 @@ class UsersResource(Resource):
     ) -> builtins.list[User]:
         """Ban multiple users.
 
+        Marks multiple users as banned, which means that all their sessions are revoked and they
+        are not allowed to sign in again.
+
         `POST /users/ban` (operation `UsersBan`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_ids: body field `user_ids`; required; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_ids: Array of user IDs to ban. Required. 1 to 50 entries.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `list[User]` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError: when Clerk answers 400, 402 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BULK_BAN,
-            body={
-                "user_ids": user_ids,
-            },
+            body={"user_ids": user_ids},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def bulk_unban(
         self,
@@ -851,30 +1156,34 @@ class UsersResource(Resource):
     ) -> builtins.list[User]:
         """Unban multiple users.
 
+        Removes the ban mark from multiple users.
+
         `POST /users/unban` (operation `UsersUnban`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_ids: body field `user_ids`; required; a list.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_ids: Array of user IDs to unban. Required. 1 to 50 entries.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `list[User]` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ClerkAPIError: when Clerk answers 400, 402 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkAPIError: Clerk answers 402.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BULK_UNBAN,
-            body={
-                "user_ids": user_ids,
-            },
+            body={"user_ids": user_ids},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def lock(
         self,
@@ -886,25 +1195,34 @@ class UsersResource(Resource):
     ) -> User:
         """Lock a user.
 
+        Marks the given user as locked, which means they are not allowed to sign in again until
+        the lock expires. Lock duration can be configured in the instance's restrictions
+        settings.
+
         `POST /users/{user_id}/lock` (operation `LockUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to lock. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LOCK,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def unlock(
         self,
@@ -916,25 +1234,32 @@ class UsersResource(Resource):
     ) -> User:
         """Unlock a user.
 
+        Removes the lock from the given user.
+
         `POST /users/{user_id}/unlock` (operation `UnlockUser`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to unlock. Fills `{user_id}` in the path; must not be
+                empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UNLOCK,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def set_profile_image(
         self,
@@ -947,33 +1272,39 @@ class UsersResource(Resource):
     ) -> User:
         """Set user profile image.
 
+        Update a user's profile image
+
         `POST /users/{user_id}/profile_image` (operation `SetUserProfileImage`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            file: the file to upload: bytes, a binary file object, a path, or `(filename,
+            user_id: The ID of the user to update the profile image for. Fills `{user_id}` in
+                the path; must not be empty.
+            file: The file to upload: bytes, a binary file object, a path, or `(filename,
                 content, content_type)`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError: when Clerk answers 400, 401,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _SET_PROFILE_IMAGE,
             (user_id,),
-            body={
-                "file": file,
-            },
+            body={"file": file},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_profile_image(
         self,
@@ -985,25 +1316,32 @@ class UsersResource(Resource):
     ) -> User:
         """Delete user profile image.
 
+        Delete a user's profile image
+
         `DELETE /users/{user_id}/profile_image` (operation `DeleteUserProfileImage`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to delete the profile image for. Fills `{user_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError: when Clerk answers 404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_PROFILE_IMAGE,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def update_metadata(
         self,
@@ -1018,22 +1356,44 @@ class UsersResource(Resource):
     ) -> User:
         """Merge and update a user's metadata.
 
+        Update a user's metadata attributes by merging existing values with the provided
+        parameters.
+
+        This endpoint behaves differently than the Update a user endpoint. Metadata values will
+        not be replaced entirely. Instead, a deep merge will be performed. Deep means that any
+        nested JSON objects will be merged as well.
+
+        You can remove metadata keys at any level by setting their value to `null`.
+
         `PATCH /users/{user_id}/metadata` (operation `UpdateUserMetadata`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            unsafe_metadata: body field `unsafe_metadata`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose metadata will be updated and merged. Fills
+                `{user_id}` in the path; must not be empty.
+            public_metadata: Metadata saved on the user, that is visible to both your frontend
+                and backend. The new object will be merged with the existing value.
+            private_metadata: Metadata saved on the user that is only visible to your backend.
+                The new object will be merged with the existing value.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. The new object will be merged with the existing
+                value. Note: Since this data can be modified from the frontend, it is not
+                guaranteed to be safe.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UPDATE_METADATA,
@@ -1045,7 +1405,6 @@ class UsersResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def replace_metadata(
         self,
@@ -1060,22 +1419,44 @@ class UsersResource(Resource):
     ) -> User:
         """Replace a user's metadata.
 
+        Replace a user's metadata attributes with the provided values.
+
+        Unlike `PATCH /v1/users/{user_id}/metadata` (merge semantics), this endpoint replaces
+        the supplied metadata fields entirely — the prior contents of each supplied field are
+        discarded. Fields omitted from the request body are left unchanged.
+
+        Prefer the `PATCH` endpoint for partial updates. Use `PUT` only when you explicitly
+        intend to overwrite a metadata field wholesale.
+
         `PUT /users/{user_id}/metadata` (operation `ReplaceUserMetadata`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            public_metadata: body field `public_metadata`.
-            private_metadata: body field `private_metadata`.
-            unsafe_metadata: body field `unsafe_metadata`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose metadata will be replaced. Fills `{user_id}` in
+                the path; must not be empty.
+            public_metadata: Metadata saved on the user, that is visible to both your frontend
+                and backend. The existing value will be replaced entirely with the new object.
+            private_metadata: Metadata saved on the user that is only visible to your backend.
+                The existing value will be replaced entirely with the new object.
+            unsafe_metadata: Metadata saved on the user, that can be updated from both the
+                Frontend and Backend APIs. The existing value will be replaced entirely with the
+                new object. Note: Since this data can be modified from the frontend, it is not
+                guaranteed to be safe.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REPLACE_METADATA,
@@ -1088,7 +1469,6 @@ class UsersResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def get_billing_subscription(
         self,
         user_id: str,
@@ -1099,27 +1479,40 @@ class UsersResource(Resource):
     ) -> CommerceSubscription:
         """Retrieve a user's billing subscription.
 
+        Retrieves the billing subscription for the specified user. This includes subscription
+        details, active plans, billing information, and payment status. The subscription
+        contains subscription items which represent the individual plans the user is subscribed
+        to.
+
         `GET /users/{user_id}/billing/subscription` (operation `GetUserBillingSubscription`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose subscription to retrieve. Fills `{user_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceSubscription` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_BILLING_SUBSCRIPTION,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def get_billing_credit_balance(
         self,
@@ -1131,27 +1524,39 @@ class UsersResource(Resource):
     ) -> CommerceCreditBalanceResponse:
         """Retrieve a user's credit balance.
 
+        Retrieves the current credit balance for the specified user. Credits can be applied
+        during checkout to reduce the charge or automatically applied to upcoming recurring
+        charges
+
         `GET /users/{user_id}/billing/credits` (operation `GetUserBillingCreditBalance`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose credit balance to retrieve. Fills `{user_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceCreditBalanceResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError, UnprocessableEntityError: when Clerk answers 400, 401, 403, 404,
-                422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GET_BILLING_CREDIT_BALANCE,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def adjust_billing_credit_balance(
         self,
@@ -1168,27 +1573,43 @@ class UsersResource(Resource):
     ) -> CommerceCreditLedgerResponse:
         """Adjust a user's credit balance.
 
+        Increases or decreases the credit balance for the specified user. Each adjustment is
+        recorded as a ledger entry. The idempotency_key parameter ensures that duplicate
+        requests are safely handled.
+
         `POST /users/{user_id}/billing/credits` (operation `AdjustUserBillingCreditBalance`).
 
         With no body field given, an empty JSON object is sent.
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            amount: body field `amount`; required.
-            action: body field `action`; required; known values: `increase`, `decrease`.
-            idempotency_key: body field `idempotency_key`; required.
-            currency: body field `currency`.
-            note: body field `note`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose credit balance to adjust. Fills `{user_id}` in the
+                path; must not be empty.
+            amount: The credit amount in cents. Must be greater than zero. Required.
+            action: Whether to increase or decrease the credit balance. Required. Known values:
+                `increase`, `decrease`.
+            idempotency_key: A unique key to ensure the adjustment is applied only once.
+                Repeated requests with the same key return the original ledger entry. Required.
+            currency: The currency code (e.g. "USD"). Defaults to USD if not provided.
+            note: An optional note to attach to the ledger entry.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `CommerceCreditLedgerResponse` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, ConflictError, NotFoundError,
-                PermissionDeniedError, ServerError, UnprocessableEntityError: when Clerk answers
-                400, 401, 403, 404, 409, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _ADJUST_BILLING_CREDIT_BALANCE,
@@ -1202,7 +1623,6 @@ class UsersResource(Resource):
             },
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def get_oauth_access_token(
         self,
@@ -1218,41 +1638,54 @@ class UsersResource(Resource):
     ) -> AsyncPager[OAuthAccessToken]:
         """Retrieve the OAuth access token of a user.
 
+        Fetch the corresponding OAuth access token for a user that has previously authenticated
+        with a particular OAuth provider. For OAuth 2.0, if the access token has expired and we
+        have a corresponding refresh token, the access token will be refreshed transparently the
+        new one will be returned.
+
         `GET /users/{user_id}/oauth_access_tokens/{provider}` (operation `GetOAuthAccessToken`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            provider: fills `{provider}` in the path; must not be empty.
-            paginated: query parameter `paginated`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user for which to retrieve the OAuth access token. Fills
+                `{user_id}` in the path; must not be empty.
+            provider: The ID of the OAuth provider (e.g. `oauth_google`) Fills `{provider}` in
+                the path; must not be empty.
+            paginated: Whether to paginate the results. If true, the results will be paginated.
+                If false, the results will not be paginated.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OAuthAccessToken]`, which sends nothing until used: await it for one
             `Page` (Clerk's answer is `list[OAuthAccessToken]`, or `Paginated[OAuthAccessToken]`
             depending on `paginated`), or `async for` over every `OAuthAccessToken` of every
+            page. The errors below arise on the await, or where iteration reaches the failing
             page.
 
         Raises:
-            BadRequestError, NotFoundError, UnprocessableEntityError: when Clerk answers 400,
-                404, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _GET_OAUTH_ACCESS_TOKEN,
             (user_id, provider),
-            query={
-                "paginated": paginated,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"paginated": paginated, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def get_organization_memberships(
         self,
@@ -1266,37 +1699,45 @@ class UsersResource(Resource):
     ) -> AsyncPager[OrganizationMembership]:
         """Retrieve all memberships for a user.
 
+        Retrieve a paginated list of the user's organization memberships
+
         `GET /users/{user_id}/organization_memberships` (operation
         `UsersGetOrganizationMemberships`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose organization memberships we want to retrieve.
+                Fills `{user_id}` in the path; must not be empty.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
-            `OrganizationMembership` of every page.
+            `OrganizationMembership` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            PermissionDeniedError: when Clerk answers 403 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            PermissionDeniedError: Clerk answers 403.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _GET_ORGANIZATION_MEMBERSHIPS,
             (user_id,),
-            query={
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def get_organization_invitations(
         self,
@@ -1311,42 +1752,50 @@ class UsersResource(Resource):
     ) -> AsyncPager[OrganizationInvitationWithPublicOrganizationData]:
         """Retrieve all invitations for a user.
 
+        Retrieve a paginated list of the user's organization invitations
+
         `GET /users/{user_id}/organization_invitations` (operation
         `UsersGetOrganizationInvitations`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            status: query parameter `status`; known values: `pending`, `accepted`, `revoked`,
-                `expired`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose organization invitations we want to retrieve.
+                Fills `{user_id}` in the path; must not be empty.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            status: Filter organization invitations based on their status. Known values:
+                `pending`, `accepted`, `revoked`, `expired`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationInvitationWithPublicOrganizationData]`, which sends nothing
             until used: await it for one `Page` (Clerk's answer is
             `OrganizationInvitationsWithPublicOrganizationData`), or `async for` over every
-            `OrganizationInvitationWithPublicOrganizationData` of every page.
+            `OrganizationInvitationWithPublicOrganizationData` of every page. The errors below
+            arise on the await, or where iteration reaches the failing page.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError: when Clerk answers 400, 403,
-                404 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _GET_ORGANIZATION_INVITATIONS,
             (user_id,),
-            query={
-                "limit": limit,
-                "offset": offset,
-                "status": status,
-            },
+            query={"limit": limit, "offset": offset, "status": status},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def remove_password(
         self,
@@ -1359,32 +1808,46 @@ class UsersResource(Resource):
     ) -> User:
         """Remove a user's password.
 
+        Removes the password credential from the given user. This is a privileged operation and
+        does not require the user's current password. Password removal is allowed even when the
+        user has no other sign-in method configured.
+
+        If the user does not have a password, the user is returned unchanged and no
+        password-deletion or user-update event is emitted. By default, existing sessions remain
+        active. Set `sign_out_of_other_sessions` to `true` to revoke sessions active when the
+        request is processed.
+
         `POST /users/{user_id}/remove_password` (operation `RemoveUserPassword`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            sign_out_of_other_sessions: body field `sign_out_of_other_sessions`; Clerk's default
-                is `false`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose password to remove. Fills `{user_id}` in the path;
+                must not be empty.
+            sign_out_of_other_sessions: Set to `true` to revoke all of the user's active
+                sessions after removing the password. Clerk's default: `false`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                ServerError: when Clerk answers 400, 401, 403, 404, 500 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REMOVE_PASSWORD,
             (user_id,),
-            body={
-                "sign_out_of_other_sessions": sign_out_of_other_sessions,
-            },
+            body={"sign_out_of_other_sessions": sign_out_of_other_sessions},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify_password(
         self,
@@ -1397,30 +1860,38 @@ class UsersResource(Resource):
     ) -> VerifyPasswordResponse:
         """Verify the password of a user.
 
+        Check that the user's password matches the supplied input. Useful for custom auth flows
+        and re-verification.
+
         `POST /users/{user_id}/verify_password` (operation `VerifyPassword`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            password: body field `password`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user for whom to verify the password. Fills `{user_id}` in
+                the path; must not be empty.
+            password: The user password to verify. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerifyPasswordResponse` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, ServerError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY_PASSWORD,
             (user_id,),
-            body={
-                "password": password,
-            },
+            body={"password": password},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def verify_totp(
         self,
@@ -1433,30 +1904,39 @@ class UsersResource(Resource):
     ) -> VerifyTOTPResponse:
         """Verify a TOTP or backup code for a user.
 
+        Verify that the provided TOTP or backup code is valid for the user. Verifying a backup
+        code will result it in being consumed (i.e. it will become invalid). Useful for custom
+        auth flows and re-verification.
+
         `POST /users/{user_id}/verify_totp` (operation `VerifyTOTP`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            code: body field `code`; required.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user for whom to verify the TOTP. Fills `{user_id}` in the
+                path; must not be empty.
+            code: The TOTP or backup code to verify. Required.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `VerifyTOTPResponse` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, ServerError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _VERIFY_TOTP,
             (user_id,),
-            body={
-                "code": code,
-            },
+            body={"code": code},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def disable_mfa(
         self,
@@ -1468,25 +1948,34 @@ class UsersResource(Resource):
     ) -> DisableMFAResponse:
         """Disable a user's MFA methods.
 
+        Disable all of a user's MFA methods (e.g. OTP sent via SMS, TOTP on their authenticator
+        app) at once.
+
         `DELETE /users/{user_id}/mfa` (operation `DisableMFA`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose MFA methods are to be disabled. Fills `{user_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DisableMFAResponse` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, ServerError: when Clerk answers 404, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DISABLE_MFA,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_backup_codes(
         self,
@@ -1498,25 +1987,33 @@ class UsersResource(Resource):
     ) -> DisableMFAResponse:
         """Disable all user's Backup codes.
 
+        Disable all of a user's backup codes.
+
         `DELETE /users/{user_id}/backup_code` (operation `DeleteBackupCode`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose backup codes are to be deleted. Fills `{user_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DisableMFAResponse` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, ServerError: when Clerk answers 404, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_BACKUP_CODES,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_passkey(
         self,
@@ -1529,29 +2026,37 @@ class UsersResource(Resource):
     ) -> DeletedObject:
         """Delete a user passkey.
 
+        Delete the passkey identification for a given user and notify them through email.
+
         `DELETE /users/{user_id}/passkeys/{passkey_identification_id}` (operation
         `UserPasskeyDelete`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            passkey_identification_id: fills `{passkey_identification_id}` in the path; must not
-                be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user that owns the passkey identity. Fills `{user_id}` in the
+                path; must not be empty.
+            passkey_identification_id: The ID of the passkey identity to be deleted. Fills
+                `{passkey_identification_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError, ServerError: when Clerk answers 403, 404, 500
-                (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_PASSKEY,
             (user_id, passkey_identification_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def list_trusted_devices(
         self,
@@ -1563,26 +2068,34 @@ class UsersResource(Resource):
     ) -> TrustedDeviceList:
         """List a user's trusted devices.
 
+        Returns the active trusted devices enrolled by the user.
+
         `GET /users/{user_id}/trusted_devices` (operation `ListUserTrustedDevices`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose trusted devices are returned. Fills `{user_id}` in
+                the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `TrustedDeviceList` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError, ServerError: when Clerk answers 403, 404, 500
-                (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _LIST_TRUSTED_DEVICES,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def revoke_trusted_device(
         self,
@@ -1595,28 +2108,37 @@ class UsersResource(Resource):
     ) -> TrustedDevice:
         """Revoke a user's trusted device.
 
+        Revokes an active trusted device enrolled by the user.
+
         `DELETE /users/{user_id}/trusted_devices/{trusted_device_id}` (operation
         `RevokeUserTrustedDevice`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            trusted_device_id: fills `{trusted_device_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user that owns the trusted device. Fills `{user_id}` in the
+                path; must not be empty.
+            trusted_device_id: The ID of the trusted device to revoke. Fills
+                `{trusted_device_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `TrustedDevice` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, PermissionDeniedError, ServerError: when Clerk answers 403, 404, 500
-                (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REVOKE_TRUSTED_DEVICE,
             (user_id, trusted_device_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_web3_wallet(
         self,
@@ -1629,29 +2151,38 @@ class UsersResource(Resource):
     ) -> DeletedObject:
         """Delete a user web3 wallet.
 
+        Delete the web3 wallet identification for a given user.
+
         `DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}` (operation
         `UserWeb3WalletDelete`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            web3_wallet_identification_id: fills `{web3_wallet_identification_id}` in the path;
-                must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user that owns the web3 wallet. Fills `{user_id}` in the
+                path; must not be empty.
+            web3_wallet_identification_id: The ID of the web3 wallet identity to be deleted.
+                Fills `{web3_wallet_identification_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, ServerError: when Clerk
-                answers 400, 403, 404, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_WEB3_WALLET,
             (user_id, web3_wallet_identification_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_totp(
         self,
@@ -1663,25 +2194,33 @@ class UsersResource(Resource):
     ) -> DisableMFAResponse:
         """Delete all the user's TOTPs.
 
+        Deletes all of the user's TOTPs.
+
         `DELETE /users/{user_id}/totp` (operation `DeleteTOTP`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user whose TOTPs are to be deleted. Fills `{user_id}` in the
+                path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DisableMFAResponse` decoded from Clerk's answer.
 
         Raises:
-            NotFoundError, ServerError: when Clerk answers 404, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_TOTP,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_external_account(
         self,
@@ -1694,28 +2233,38 @@ class UsersResource(Resource):
     ) -> DeletedObject:
         """Delete External Account.
 
+        Delete an external account by ID.
+
         `DELETE /users/{user_id}/external_accounts/{external_account_id}` (operation
         `DeleteExternalAccount`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            external_account_id: fills `{external_account_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user's external account. Fills `{user_id}` in the path; must
+                not be empty.
+            external_account_id: The ID of the external account to delete. Fills
+                `{external_account_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, NotFoundError, PermissionDeniedError, ServerError: when Clerk
-                answers 400, 403, 404, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE_EXTERNAL_ACCOUNT,
             (user_id, external_account_id),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def set_password_compromised(
         self,
@@ -1728,32 +2277,40 @@ class UsersResource(Resource):
     ) -> User:
         """Set a user's password as compromised.
 
+        Sets the given user's password as compromised. The user will be prompted to reset their
+        password on their next sign-in.
+
         `POST /users/{user_id}/password/set_compromised` (operation
         `SetUserPasswordCompromised`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            revoke_all_sessions: body field `revoke_all_sessions`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to set the password as compromised. Fills `{user_id}` in
+                the path; must not be empty.
+            revoke_all_sessions: Body field `revoke_all_sessions`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _SET_PASSWORD_COMPROMISED,
             (user_id,),
-            body={
-                "revoke_all_sessions": revoke_all_sessions,
-            },
+            body={"revoke_all_sessions": revoke_all_sessions},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def unset_password_compromised(
         self,
@@ -1765,28 +2322,43 @@ class UsersResource(Resource):
     ) -> User:
         """Unset a user's password as compromised.
 
+        Sets the given user's password as no longer compromised. The user will no longer be
+        prompted to reset their password on their next sign-in.
+
+        If the user is in reserved-email password quarantine, the quarantine is preserved and
+        the returned user will still have `requires_password_reset` set to `true`.
+        Reserved-email password quarantine can only be cleared by completing a password reset or
+        changing/removing the password.
+
         `POST /users/{user_id}/password/unset_compromised` (operation
         `UnsetUserPasswordCompromised`).
 
         Args:
-            user_id: fills `{user_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            user_id: The ID of the user to unset the compromised status for. Fills `{user_id}`
+                in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `User` decoded from Clerk's answer.
 
         Raises:
-            AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError,
-                UnprocessableEntityError: when Clerk answers 400, 401, 403, 404, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            PermissionDeniedError: Clerk answers 403.
+            NotFoundError: Clerk answers 404.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _UNSET_PASSWORD_COMPROMISED,
             (user_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     def get_instance_organization_memberships(
         self,
@@ -1800,33 +2372,45 @@ class UsersResource(Resource):
     ) -> AsyncPager[OrganizationMembership]:
         """Get a list of all organization memberships within an instance.
 
+        Retrieves all organization user memberships for the given instance.
+
         `GET /organization_memberships` (operation `InstanceGetOrganizationMemberships`).
 
         Args:
-            order_by: query parameter `order_by`.
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            order_by: Sorts organizations memberships by phone_number, email_address,
+                created_at, first_name, last_name or username. By prepending one of those values
+                with + or -, we can choose to sort in ascending (ASC) or descending (DESC)
+                order.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[OrganizationMembership]`, which sends nothing until used: await it for
             one `Page` (Clerk's answer is `OrganizationMemberships`), or `async for` over every
-            `OrganizationMembership` of every page.
+            `OrganizationMembership` of every page. The errors below arise on the await, or
+            where iteration reaches the failing page.
 
         Raises:
-            AuthenticationError, BadRequestError, ServerError, UnprocessableEntityError: when
-                Clerk answers 400, 401, 422, 500 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            BadRequestError: Clerk answers 400.
+            AuthenticationError: Clerk answers 401.
+            UnprocessableEntityError: Clerk answers 422.
+            ServerError: Clerk answers 500.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
             _GET_INSTANCE_ORGANIZATION_MEMBERSHIPS,
-            query={
-                "order_by": order_by,
-                "limit": limit,
-                "offset": offset,
-            },
+            query={"order_by": order_by, "limit": limit, "offset": offset},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )

@@ -24,11 +24,7 @@ __all__ = ["WaitlistEntriesResource"]
 
 _LIST = Operation("waitlist_entries.list", "GET", "/waitlist_entries", response=WaitlistEntries)
 _CREATE = Operation(
-    "waitlist_entries.create",
-    "POST",
-    "/waitlist_entries",
-    response=WaitlistEntry,
-    body="json",
+    "waitlist_entries.create", "POST", "/waitlist_entries", response=WaitlistEntry, body="json"
 )
 _BULK_CREATE = Operation(
     "waitlist_entries.bulk_create",
@@ -75,26 +71,41 @@ class WaitlistEntriesResource(Resource):
     ) -> AsyncPager[WaitlistEntry]:
         """List all waitlist entries.
 
+        Retrieve a list of waitlist entries for the instance. Entries are ordered by creation
+        date in descending order by default. Supports filtering by email address or status and
+        pagination with limit and offset parameters.
+
         `GET /waitlist_entries` (operation `ListWaitlistEntries`).
 
         Args:
-            limit: query parameter `limit`; from 1 to 500; Clerk's default is `10`.
-            offset: query parameter `offset`; at least 0; Clerk's default is `0`.
-            query: query parameter `query`.
-            status: query parameter `status`; known values: `pending`, `invited`, `completed`,
-                `rejected`.
-            order_by: query parameter `order_by`; Clerk's default is `"-created_at"`.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            limit: Applies a limit to the number of results returned. Can be used for paginating
+                the results together with `offset`. From 1 to 500. Clerk's default: `10`.
+            offset: Skip the first `offset` results when paginating. Needs to be an integer
+                greater or equal to zero. To be used in conjunction with `limit`. At least 0.
+                Clerk's default: `0`.
+            query: Filter waitlist entries by `email_address` or `id`
+            status: Filter waitlist entries by their status. Known values: `pending`, `invited`,
+                `completed`, `rejected`.
+            order_by: Specify the order of results. Supported values are: - `created_at` -
+                `email_address` - `invited_at` Use `+` for ascending or `-` for descending
+                order. Defaults to `-created_at`. Clerk's default: `"-created_at"`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `AsyncPager[WaitlistEntry]`, which sends nothing until used: await it for one `Page`
             (Clerk's answer is `WaitlistEntries`), or `async for` over every `WaitlistEntry` of
-            every page.
+            every page. The errors below arise on the await, or where iteration reaches the
+            failing page.
 
         Raises:
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
-            (These on the await, or where iteration reaches the failing page.)
-            TypeError, ValueError: at once, when `limit` or `offset` is not a count.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
+            TypeError: At once, when `limit` or `offset` is not an `int`.
+            ValueError: At once, when `limit` or `offset` is out of range.
         """
         return AsyncPager(
             self._client._request,
@@ -109,7 +120,6 @@ class WaitlistEntriesResource(Resource):
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
 
-
     async def create(
         self,
         *,
@@ -121,30 +131,37 @@ class WaitlistEntriesResource(Resource):
     ) -> WaitlistEntry:
         """Create a waitlist entry.
 
+        Creates a new waitlist entry for the given email address. If the email address is
+        already on the waitlist, no new entry will be created and the existing waitlist entry
+        will be returned.
+
         `POST /waitlist_entries` (operation `CreateWaitlistEntry`).
 
         Args:
-            email_address: body field `email_address`; required.
-            notify: body field `notify`; Clerk's default is `true`; `None` sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            email_address: The email address to add to the waitlist. Required.
+            notify: Optional flag which denotes whether a confirmation email should be sent to
+                the given email address. Defaults to `true`. Clerk's default: `true`. `None`
+                sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `WaitlistEntry` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE,
-            body={
-                "email_address": email_address,
-                "notify": notify,
-            },
+            body={"email_address": email_address, "notify": notify},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def bulk_create(
         self,
@@ -156,27 +173,42 @@ class WaitlistEntriesResource(Resource):
     ) -> builtins.list[WaitlistEntry]:
         """Create multiple waitlist entries.
 
+        Creates multiple waitlist entries for the provided email addresses. You can choose
+        whether to send confirmation emails by setting the `notify` parameter to `true` or
+        `false` for each entry. If the `notify` parameter is omitted, it defaults to `true`.
+
+        If an email address is already on the waitlist, no new entry will be created and the
+        existing waitlist entry will be returned. Duplicate email addresses within the same
+        request are not allowed.
+
+        This endpoint is limited to a maximum of 50 entries per API call. If you need to add
+        more entries, please make multiple requests.
+
         `POST /waitlist_entries/bulk` (operation `CreateBulkWaitlistEntries`).
 
         Args:
-            items: the entries, sent as the JSON array body; each a Struct or a mapping (1 to 50
-                entries).
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            items: Required parameters. The entries, sent as the JSON array body; each a Struct
+                or a mapping. 1 to 50 entries.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `list[WaitlistEntry]` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, UnprocessableEntityError: when Clerk answers 400, 422 (all are
-                `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _BULK_CREATE,
             body=items,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete(
         self,
@@ -191,23 +223,30 @@ class WaitlistEntriesResource(Resource):
         `DELETE /waitlist_entries/{waitlist_entry_id}` (operation `DeleteWaitlistEntry`).
 
         Args:
-            waitlist_entry_id: fills `{waitlist_entry_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            waitlist_entry_id: The ID of the waitlist entry to delete. Fills
+                `{waitlist_entry_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `DeletedObject` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 409, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _DELETE,
             (waitlist_entry_id,),
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def invite(
         self,
@@ -220,31 +259,39 @@ class WaitlistEntriesResource(Resource):
     ) -> WaitlistEntry:
         """Invite a waitlist entry.
 
+        Send an invite to the email address in a waitlist entry.
+
         `POST /waitlist_entries/{waitlist_entry_id}/invite` (operation `InviteWaitlistEntry`).
 
         Args:
-            waitlist_entry_id: fills `{waitlist_entry_id}` in the path; must not be empty.
-            ignore_existing: body field `ignore_existing`; Clerk's default is `false`; `None`
-                sends null.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            waitlist_entry_id: The ID of the waitlist entry to invite. Fills
+                `{waitlist_entry_id}` in the path; must not be empty.
+            ignore_existing: Whether an invitation should be created if there is already an
+                existing invitation for this email address, or it's claimed by another user.
+                Clerk's default: `false`. `None` sends null.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `WaitlistEntry` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 409, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _INVITE,
             (waitlist_entry_id,),
-            body={
-                "ignore_existing": ignore_existing,
-            },
+            body={"ignore_existing": ignore_existing},
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def reject(
         self,
@@ -259,16 +306,24 @@ class WaitlistEntriesResource(Resource):
         `POST /waitlist_entries/{waitlist_entry_id}/reject` (operation `RejectWaitlistEntry`).
 
         Args:
-            waitlist_entry_id: fills `{waitlist_entry_id}` in the path; must not be empty.
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            waitlist_entry_id: The ID of the waitlist entry to reject. Fills
+                `{waitlist_entry_id}` in the path; must not be empty.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `WaitlistEntry` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError: when Clerk
-                answers 400, 404, 409, 422 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            NotFoundError: Clerk answers 404.
+            ConflictError: Clerk answers 409.
+            UnprocessableEntityError: Clerk answers 422.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _REJECT,

@@ -19,15 +19,10 @@ __all__ = ["WebhooksResource"]
 
 _CREATE_SVIX_APP = Operation("webhooks.create_svix_app", "POST", "/webhooks/svix", response=SvixURL)
 _DELETE_SVIX_APP: Operation[None] = Operation(
-    "webhooks.delete_svix_app",
-    "DELETE",
-    "/webhooks/svix",
+    "webhooks.delete_svix_app", "DELETE", "/webhooks/svix"
 )
 _GENERATE_SVIX_AUTH_URL = Operation(
-    "webhooks.generate_svix_auth_url",
-    "POST",
-    "/webhooks/svix_url",
-    response=SvixURL,
+    "webhooks.generate_svix_auth_url", "POST", "/webhooks/svix_url", response=SvixURL
 )
 
 
@@ -43,23 +38,29 @@ class WebhooksResource(Resource):
     ) -> SvixURL:
         """Create a Svix app.
 
+        Create a Svix app and associate it with the current instance
+
         `POST /webhooks/svix` (operation `CreateSvixApp`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SvixURL` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError: when Clerk answers 400 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _CREATE_SVIX_APP,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def delete_svix_app(
         self,
@@ -70,23 +71,29 @@ class WebhooksResource(Resource):
     ) -> None:
         """Delete a Svix app.
 
+        Delete a Svix app and disassociate it from the current instance
+
         `DELETE /webhooks/svix` (operation `DeleteSvixApp`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             None; Clerk's answer has no body.
 
         Raises:
-            BadRequestError: when Clerk answers 400 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         await self._client._request(
             _DELETE_SVIX_APP,
             options=CallOptions.of(timeout=timeout, retries=retries, extra_headers=extra_headers),
         )
-
 
     async def generate_svix_auth_url(
         self,
@@ -97,17 +104,25 @@ class WebhooksResource(Resource):
     ) -> SvixURL:
         """Create a Svix Dashboard URL.
 
+        Generate a new URL for accessing the Svix's management dashboard for that particular
+        instance
+
         `POST /webhooks/svix_url` (operation `GenerateSvixAuthURL`).
 
         Args:
-            timeout, retries, extra_headers: per-call options; see `AsyncClerk`.
+            timeout: Seconds, or a `Timeout`, for each attempt of this call instead of the
+                client's.
+            retries: A `RetryConfig` for this call instead of the client's, or `False` to try
+                once.
+            extra_headers: Headers added to this request only.
 
         Returns:
             `SvixURL` decoded from Clerk's answer.
 
         Raises:
-            BadRequestError: when Clerk answers 400 (all are `ClerkAPIError`).
-            ClerkConnectionError, ClerkTimeoutError: when no complete answer arrives.
+            BadRequestError: Clerk answers 400.
+            ClerkConnectionError: When no complete answer arrives.
+            ClerkTimeoutError: When an attempt runs out of time.
         """
         return await self._client._request(
             _GENERATE_SVIX_AUTH_URL,

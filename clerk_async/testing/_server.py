@@ -258,7 +258,9 @@ class FakeClerk:
         With ``when``, only requests it accepts are failed (and counted); the others are
         handled as usual. For example, the third page of a user listing::
 
-            fake.fail_next(500, when=lambda r: r.path == "/v1/users" and r.query.get("offset") == "200")
+            fake.fail_next(
+                500, when=lambda r: r.path == "/v1/users" and r.query.get("offset") == "200"
+            )
         """
         self._failures.add(status, times, code, headers, when)
 

@@ -7,125 +7,127 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from typing_extensions import deprecated
+
 from ..models._base import Model
 
 __all__ = [
     "EVENT_TYPES",
-    "APIErrorDetail",
+    "APIErrorDetailEventData",
     "BaseEvent",
-    "BillingAmount",
-    "BillingPayee",
-    "BillingPayerEventPayload",
-    "BillingPaymentSource",
-    "BillingSeats",
-    "BillingSubscriptionItem",
-    "BillingSubscriptionItemCredit",
-    "BillingSubscriptionItemCredits",
-    "BillingSubscriptionItemCreditsPayer",
-    "BillingSubscriptionItemCreditsProration",
-    "BillingSubscriptionItemEventPayload",
-    "BillingSubscriptionItemEventPayloadPlan",
-    "BillingSubscriptionItemEventPlanUnitPrice",
-    "BillingSubscriptionItemEventPlanUnitPriceTier",
-    "BillingSubscriptionItemPlan",
-    "BillingTotals",
-    "BillingUnitTotal",
-    "DeletedObject",
-    "EmailAddress",
-    "EmailAddressVerification",
+    "BillingAmountEventData",
+    "BillingPayeeEventData",
+    "BillingPayerEventData",
+    "BillingPaymentSourceEventData",
+    "BillingSeatsEventData",
+    "BillingSubscriptionItemCreditEventData",
+    "BillingSubscriptionItemCreditsEventData",
+    "BillingSubscriptionItemCreditsPayerEventData",
+    "BillingSubscriptionItemCreditsProrationEventData",
+    "BillingSubscriptionItemEventData",
+    "BillingSubscriptionItemEventPlanUnitPriceEventData",
+    "BillingSubscriptionItemEventPlanUnitPriceTierEventData",
+    "BillingSubscriptionItemPlanEventData",
+    "BillingTotalsEventData",
+    "BillingUnitTotalEventData",
+    "DeletedObjectEventData",
+    "EmailAddressEventData",
+    "EmailAddressVerificationEventData",
     "EmailCreatedEvent",
-    "EmailEventPayload",
-    "EnterpriseAccount",
-    "EnterpriseAccountConnection",
-    "EnterpriseAccountVerification",
+    "EmailEventData",
+    "EnterpriseAccountConnectionEventData",
+    "EnterpriseAccountEventData",
+    "EnterpriseAccountVerificationEventData",
     "Event",
     "EventAttributes",
-    "EventAttributesHttpRequest",
-    "ExternalAccountWithVerification",
-    "ExternalAccountWithVerificationVerification",
-    "IdentificationLink",
+    "EventAttributesHTTPRequestEventData",
+    "ExternalAccountWithVerificationEventData",
+    "ExternalAccountWithVerificationVerificationEventData",
+    "IdentificationLinkEventData",
     "KnownEvent",
-    "Organization",
     "OrganizationCreatedEvent",
     "OrganizationDeletedEvent",
-    "OrganizationDomain",
-    "OrganizationDomainAffiliationVerification",
+    "OrganizationDomainAffiliationVerificationEventData",
     "OrganizationDomainCreatedEvent",
     "OrganizationDomainDeletedEvent",
-    "OrganizationDomainOwnershipVerification",
-    "OrganizationDomainPublicOrganizationData",
+    "OrganizationDomainEventData",
+    "OrganizationDomainOwnershipVerificationEventData",
+    "OrganizationDomainPublicOrganizationDataEventData",
     "OrganizationDomainUpdatedEvent",
-    "OrganizationDomainVerification2",
+    "OrganizationDomainVerificationEventData",
+    "OrganizationEventData",
     "OrganizationInvitationAcceptedEvent",
-    "OrganizationInvitationAcceptedPayload",
+    "OrganizationInvitationAcceptedEventData",
     "OrganizationInvitationCreatedEvent",
-    "OrganizationInvitationEventPayload",
-    "OrganizationInvitationEventPayloadData",
-    "OrganizationInvitationPublicOrganizationData",
-    "OrganizationInvitationPublicUserData",
+    "OrganizationInvitationPublicOrganizationDataEventData",
+    "OrganizationInvitationPublicUserDataEventData",
     "OrganizationInvitationRevokedEvent",
-    "OrganizationMembership",
+    "OrganizationInvitationWithOrganizationDataEventData",
+    "OrganizationInvitationWithOrganizationEventData",
     "OrganizationMembershipCreatedEvent",
     "OrganizationMembershipDeletedEvent",
-    "OrganizationMembershipOrganization",
-    "OrganizationMembershipPublicUserData",
+    "OrganizationMembershipEventData",
+    "OrganizationMembershipOrganizationEventData",
+    "OrganizationMembershipPublicUserDataEventData",
     "OrganizationMembershipUpdatedEvent",
     "OrganizationUpdatedEvent",
-    "Passkey",
+    "PasskeyEventData",
     "PaymentAttemptCreatedEvent",
-    "PaymentAttemptEventPayload",
-    "PaymentAttemptEventPayloadFailedReason",
+    "PaymentAttemptEventData",
+    "PaymentAttemptFailedReasonEventData",
     "PaymentAttemptUpdatedEvent",
-    "Permission",
     "PermissionCreatedEvent",
     "PermissionDeletedEvent",
+    "PermissionEventData",
     "PermissionUpdatedEvent",
-    "PhoneNumber",
-    "PhoneNumberVerification",
-    "Role",
+    "PhoneNumberEventData",
+    "PhoneNumberVerificationEventData",
     "RoleCreatedEvent",
     "RoleDeletedEvent",
+    "RoleEventData",
     "RoleUpdatedEvent",
-    "SAMLAccount",
-    "SAMLAccountConnection",
-    "SAMLAccountVerification",
+    "SAMLAccountConnectionEventData",
+    "SAMLAccountEventData",
+    "SAMLAccountVerificationEventData",
     "SMSCreatedEvent",
-    "SessionActivityResponse",
+    "SMSEventData",
+    "SessionActivityResponseEventData",
     "SessionCreatedEvent",
     "SessionEndedEvent",
-    "SessionEventPayload",
     "SessionPendingEvent",
     "SessionRemovedEvent",
     "SessionRevokedEvent",
-    "SmsEventPayload",
+    "SessionWithUserEventData",
     "SubscriptionActiveEvent",
     "SubscriptionCreatedEvent",
-    "SubscriptionEventPayload",
+    "SubscriptionEventData",
     "SubscriptionItemAbandonedEvent",
     "SubscriptionItemActiveEvent",
     "SubscriptionItemCanceledEvent",
     "SubscriptionItemEndedEvent",
+    "SubscriptionItemEventData",
     "SubscriptionItemFreeTrialEndingEvent",
     "SubscriptionItemIncompleteEvent",
     "SubscriptionItemPastDueEvent",
+    "SubscriptionItemPlanEventData",
     "SubscriptionItemUpcomingEvent",
     "SubscriptionItemUpdatedEvent",
     "SubscriptionPastDueEvent",
     "SubscriptionUpdatedEvent",
     "TypedEvent",
     "UnknownEvent",
-    "User",
     "UserCreatedEvent",
     "UserDeletedEvent",
-    "UserSCIM",
+    "UserEventData",
+    "UserSCIMEventData",
     "UserUpdatedEvent",
-    "VerificationPasskey",
-    "WaitlistEntry",
+    "VerificationPasskeyEventData",
     "WaitlistEntryCreatedEvent",
-    "WaitlistEntryInvitation",
+    "WaitlistEntryEventData",
+    "WaitlistEntryInvitationEventData",
     "WaitlistEntryUpdatedEvent",
-    "Web3Wallet",
-    "Web3WalletVerification",
+    "Web3WalletEventData",
+    "Web3WalletVerificationEventData",
 ]
 
 
@@ -156,315 +158,329 @@ class EmailCreatedEvent(TypedEvent, kw_only=True, tag="email.created"):
     """`email.created`: email created."""
 
     type: ClassVar[str] = "email.created"
-    data: EmailEventPayload
+    data: EmailEventData
 
 
 class OrganizationCreatedEvent(TypedEvent, kw_only=True, tag="organization.created"):
     """`organization.created`: new organization was created."""
 
     type: ClassVar[str] = "organization.created"
-    data: Organization
+    data: OrganizationEventData
 
 
 class OrganizationUpdatedEvent(TypedEvent, kw_only=True, tag="organization.updated"):
     """`organization.updated`: organization updated."""
 
     type: ClassVar[str] = "organization.updated"
-    data: Organization
+    data: OrganizationEventData
 
 
 class OrganizationDeletedEvent(TypedEvent, kw_only=True, tag="organization.deleted"):
     """`organization.deleted`: organization deleted."""
 
     type: ClassVar[str] = "organization.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class OrganizationDomainCreatedEvent(TypedEvent, kw_only=True, tag="organizationDomain.created"):
     """`organizationDomain.created`: organization domain created."""
 
     type: ClassVar[str] = "organizationDomain.created"
-    data: OrganizationDomain
+    data: OrganizationDomainEventData
 
 
 class OrganizationDomainUpdatedEvent(TypedEvent, kw_only=True, tag="organizationDomain.updated"):
     """`organizationDomain.updated`: organization domain updated."""
 
     type: ClassVar[str] = "organizationDomain.updated"
-    data: OrganizationDomain
+    data: OrganizationDomainEventData
 
 
 class OrganizationDomainDeletedEvent(TypedEvent, kw_only=True, tag="organizationDomain.deleted"):
     """`organizationDomain.deleted`: organization domain deleted."""
 
     type: ClassVar[str] = "organizationDomain.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
-class OrganizationInvitationCreatedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.created"):
+class OrganizationInvitationCreatedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.created"
+):
     """`organizationInvitation.created`: organization invitation created."""
 
     type: ClassVar[str] = "organizationInvitation.created"
-    data: OrganizationInvitationEventPayload
+    data: OrganizationInvitationWithOrganizationEventData
 
 
-class OrganizationInvitationAcceptedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.accepted"):
+class OrganizationInvitationAcceptedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.accepted"
+):
     """`organizationInvitation.accepted`: organization invitation accepted."""
 
     type: ClassVar[str] = "organizationInvitation.accepted"
-    data: OrganizationInvitationAcceptedPayload
+    data: OrganizationInvitationAcceptedEventData
 
 
-class OrganizationInvitationRevokedEvent(TypedEvent, kw_only=True, tag="organizationInvitation.revoked"):
+class OrganizationInvitationRevokedEvent(
+    TypedEvent, kw_only=True, tag="organizationInvitation.revoked"
+):
     """`organizationInvitation.revoked`: organization invitation revoked."""
 
     type: ClassVar[str] = "organizationInvitation.revoked"
-    data: OrganizationInvitationEventPayload
+    data: OrganizationInvitationWithOrganizationEventData
 
 
-class OrganizationMembershipCreatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.created"):
+class OrganizationMembershipCreatedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.created"
+):
     """`organizationMembership.created`: organization membership created."""
 
     type: ClassVar[str] = "organizationMembership.created"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
-class OrganizationMembershipUpdatedEvent(TypedEvent, kw_only=True, tag="organizationMembership.updated"):
+class OrganizationMembershipUpdatedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.updated"
+):
     """`organizationMembership.updated`: organization membership updated."""
 
     type: ClassVar[str] = "organizationMembership.updated"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
-class OrganizationMembershipDeletedEvent(TypedEvent, kw_only=True, tag="organizationMembership.deleted"):
+class OrganizationMembershipDeletedEvent(
+    TypedEvent, kw_only=True, tag="organizationMembership.deleted"
+):
     """`organizationMembership.deleted`: organization membership deleted."""
 
     type: ClassVar[str] = "organizationMembership.deleted"
-    data: OrganizationMembership
+    data: OrganizationMembershipEventData
 
 
 class PaymentAttemptCreatedEvent(TypedEvent, kw_only=True, tag="paymentAttempt.created"):
     """`paymentAttempt.created`: payment Attempt Created."""
 
     type: ClassVar[str] = "paymentAttempt.created"
-    data: PaymentAttemptEventPayload
+    data: PaymentAttemptEventData
 
 
 class PaymentAttemptUpdatedEvent(TypedEvent, kw_only=True, tag="paymentAttempt.updated"):
     """`paymentAttempt.updated`: payment Attempt Updated."""
 
     type: ClassVar[str] = "paymentAttempt.updated"
-    data: PaymentAttemptEventPayload
+    data: PaymentAttemptEventData
 
 
 class PermissionCreatedEvent(TypedEvent, kw_only=True, tag="permission.created"):
     """`permission.created`: permission created."""
 
     type: ClassVar[str] = "permission.created"
-    data: Permission
+    data: PermissionEventData
 
 
 class PermissionUpdatedEvent(TypedEvent, kw_only=True, tag="permission.updated"):
     """`permission.updated`: permission updated."""
 
     type: ClassVar[str] = "permission.updated"
-    data: Permission
+    data: PermissionEventData
 
 
 class PermissionDeletedEvent(TypedEvent, kw_only=True, tag="permission.deleted"):
     """`permission.deleted`: permission deleted."""
 
     type: ClassVar[str] = "permission.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class RoleCreatedEvent(TypedEvent, kw_only=True, tag="role.created"):
     """`role.created`: role created."""
 
     type: ClassVar[str] = "role.created"
-    data: Role
+    data: RoleEventData
 
 
 class RoleUpdatedEvent(TypedEvent, kw_only=True, tag="role.updated"):
     """`role.updated`: role updated."""
 
     type: ClassVar[str] = "role.updated"
-    data: Role
+    data: RoleEventData
 
 
 class RoleDeletedEvent(TypedEvent, kw_only=True, tag="role.deleted"):
     """`role.deleted`: role deleted."""
 
     type: ClassVar[str] = "role.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class SessionCreatedEvent(TypedEvent, kw_only=True, tag="session.created"):
     """`session.created`: session created."""
 
     type: ClassVar[str] = "session.created"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionPendingEvent(TypedEvent, kw_only=True, tag="session.pending"):
     """`session.pending`: session pending."""
 
     type: ClassVar[str] = "session.pending"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionEndedEvent(TypedEvent, kw_only=True, tag="session.ended"):
     """`session.ended`: session ended."""
 
     type: ClassVar[str] = "session.ended"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionRemovedEvent(TypedEvent, kw_only=True, tag="session.removed"):
     """`session.removed`: session removed."""
 
     type: ClassVar[str] = "session.removed"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SessionRevokedEvent(TypedEvent, kw_only=True, tag="session.revoked"):
     """`session.revoked`: session revoked."""
 
     type: ClassVar[str] = "session.revoked"
-    data: SessionEventPayload
+    data: SessionWithUserEventData
 
 
 class SMSCreatedEvent(TypedEvent, kw_only=True, tag="sms.created"):
     """`sms.created`: sMS created."""
 
     type: ClassVar[str] = "sms.created"
-    data: SmsEventPayload
+    data: SMSEventData
 
 
 class SubscriptionCreatedEvent(TypedEvent, kw_only=True, tag="subscription.created"):
     """`subscription.created`: subscription Created."""
 
     type: ClassVar[str] = "subscription.created"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionUpdatedEvent(TypedEvent, kw_only=True, tag="subscription.updated"):
     """`subscription.updated`: subscription Updated."""
 
     type: ClassVar[str] = "subscription.updated"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionActiveEvent(TypedEvent, kw_only=True, tag="subscription.active"):
     """`subscription.active`: subscription Active."""
 
     type: ClassVar[str] = "subscription.active"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionPastDueEvent(TypedEvent, kw_only=True, tag="subscription.pastDue"):
     """`subscription.pastDue`: subscription Past Due."""
 
     type: ClassVar[str] = "subscription.pastDue"
-    data: SubscriptionEventPayload
+    data: SubscriptionEventData
 
 
 class SubscriptionItemAbandonedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.abandoned"):
     """`subscriptionItem.abandoned`: subscription Item Abandoned."""
 
     type: ClassVar[str] = "subscriptionItem.abandoned"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemActiveEvent(TypedEvent, kw_only=True, tag="subscriptionItem.active"):
     """`subscriptionItem.active`: subscription Item Active."""
 
     type: ClassVar[str] = "subscriptionItem.active"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemCanceledEvent(TypedEvent, kw_only=True, tag="subscriptionItem.canceled"):
     """`subscriptionItem.canceled`: subscription Item Canceled."""
 
     type: ClassVar[str] = "subscriptionItem.canceled"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemEndedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.ended"):
     """`subscriptionItem.ended`: subscription Item Ended."""
 
     type: ClassVar[str] = "subscriptionItem.ended"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
-class SubscriptionItemFreeTrialEndingEvent(TypedEvent, kw_only=True, tag="subscriptionItem.freeTrialEnding"):
+class SubscriptionItemFreeTrialEndingEvent(
+    TypedEvent, kw_only=True, tag="subscriptionItem.freeTrialEnding"
+):
     """`subscriptionItem.freeTrialEnding`: subscription Item Free Trial Ending."""
 
     type: ClassVar[str] = "subscriptionItem.freeTrialEnding"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemIncompleteEvent(TypedEvent, kw_only=True, tag="subscriptionItem.incomplete"):
     """`subscriptionItem.incomplete`: subscription Item Incomplete."""
 
     type: ClassVar[str] = "subscriptionItem.incomplete"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemPastDueEvent(TypedEvent, kw_only=True, tag="subscriptionItem.pastDue"):
     """`subscriptionItem.pastDue`: subscription Item Past Due."""
 
     type: ClassVar[str] = "subscriptionItem.pastDue"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemUpcomingEvent(TypedEvent, kw_only=True, tag="subscriptionItem.upcoming"):
     """`subscriptionItem.upcoming`: subscription Item Upcoming."""
 
     type: ClassVar[str] = "subscriptionItem.upcoming"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class SubscriptionItemUpdatedEvent(TypedEvent, kw_only=True, tag="subscriptionItem.updated"):
     """`subscriptionItem.updated`: subscription Item Updated."""
 
     type: ClassVar[str] = "subscriptionItem.updated"
-    data: BillingSubscriptionItemEventPayload
+    data: SubscriptionItemEventData
 
 
 class UserCreatedEvent(TypedEvent, kw_only=True, tag="user.created"):
     """`user.created`: user created."""
 
     type: ClassVar[str] = "user.created"
-    data: User
+    data: UserEventData
 
 
 class UserUpdatedEvent(TypedEvent, kw_only=True, tag="user.updated"):
     """`user.updated`: user updated."""
 
     type: ClassVar[str] = "user.updated"
-    data: User
+    data: UserEventData
 
 
 class UserDeletedEvent(TypedEvent, kw_only=True, tag="user.deleted"):
     """`user.deleted`: user deleted."""
 
     type: ClassVar[str] = "user.deleted"
-    data: DeletedObject
+    data: DeletedObjectEventData
 
 
 class WaitlistEntryCreatedEvent(TypedEvent, kw_only=True, tag="waitlistEntry.created"):
     """`waitlistEntry.created`: waitlist entry created."""
 
     type: ClassVar[str] = "waitlistEntry.created"
-    data: WaitlistEntry
+    data: WaitlistEntryEventData
 
 
 class WaitlistEntryUpdatedEvent(TypedEvent, kw_only=True, tag="waitlistEntry.updated"):
     """`waitlistEntry.updated`: waitlist entry updated."""
 
     type: ClassVar[str] = "waitlistEntry.updated"
-    data: WaitlistEntry
+    data: WaitlistEntryEventData
 
 
 # Every event type of the spec, for decoding and for exhaustive matching.
@@ -572,20 +588,50 @@ EVENT_TYPES: dict[str, type[TypedEvent]] = {
 
 
 class EventAttributes(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+    """The event attributes.
 
-    http_request: EventAttributesHttpRequest | None = None
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        http_request: The HTTP request.
+    """
+
+    http_request: EventAttributesHTTPRequestEventData | None = None
 
 
-class EventAttributesHttpRequest(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class EventAttributesHTTPRequestEventData(Model, kw_only=True):
+    """The HTTP request.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        client_ip: The client IP address.
+        user_agent: The user agent.
+    """
 
     client_ip: str | None = None
     user_agent: str | None = None
 
 
-class EmailEventPayload(Model, kw_only=True):
-    """Schema `EmailEventPayload` of the webhook events spec. The `data` of `email.created`."""
+class EmailEventData(Model, kw_only=True):
+    """Schema `EmailEventPayload` of the webhook events spec. The `data` of `email.created`.
+
+    Attributes:
+        id: The email ID.
+        object: The object type.
+        slug: The email slug.
+        from_email_name: The email name.
+        reply_to_email_name: The email reply to name.
+        to_email_address: The email to address.
+        email_address_id: Clerk's `email_address_id`.
+        user_id: Clerk's `user_id`.
+        subject: The email subject.
+        body: The email body in HTML format.
+        body_plain: The email body in plain text format.
+        status: The email status.
+        data: The email data.
+        delivered_by_clerk: Whether the email was delivered by Clerk.
+    """
 
     id: str | None = None
     object: str | None = None
@@ -603,9 +649,32 @@ class EmailEventPayload(Model, kw_only=True):
     delivered_by_clerk: bool | None = None
 
 
-class Organization(Model, kw_only=True):
+class OrganizationEventData(Model, kw_only=True):
     """Schema `Organization` of the webhook events spec. The `data` of `organization.created`,
     `organization.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
     """
 
     object: Literal["organization"] | str | None = None
@@ -628,9 +697,16 @@ class Organization(Model, kw_only=True):
     role_set_key: str | None = None
 
 
-class DeletedObject(Model, kw_only=True):
+class DeletedObjectEventData(Model, kw_only=True):
     """Schema `DeletedObject` of the webhook events spec. The `data` of `organization.deleted`,
     `organizationDomain.deleted`, `permission.deleted`, `role.deleted`, `user.deleted`.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        slug: Clerk's `slug`.
+        deleted: Clerk's `deleted`.
+        external_id: Clerk's `external_id`.
     """
 
     object: str | None = None
@@ -640,29 +716,75 @@ class DeletedObject(Model, kw_only=True):
     external_id: str | None = None
 
 
-class OrganizationDomain(Model, kw_only=True):
-    """Schema `OrganizationDomain` of the webhook events spec. The `data` of
+class OrganizationDomainEventData(Model, kw_only=True):
+    """An organization domain.
+
+    Schema `OrganizationDomain` of the webhook events spec. The `data` of
     `organizationDomain.created`, `organizationDomain.updated`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Always `organization_domain` Known values: `organization_domain`.
+        id: Unique identifier for the organization domain.
+        organization_id: Unique identifier for the organization.
+        name: Name of the organization domain.
+        enrollment_mode: Mode of enrollment for the domain. Known values: `manual_invitation`,
+            `automatic_invitation`, `automatic_suggestion`, `enterprise_sso`.
+        affiliation_email_address: Affiliation email address for the domain, if available.
+        affiliation_verification: Verification details for the user-facing affiliation between
+            the domain and the organization (e.g. affiliation_email_code).
+        ownership_verification: Verification details for the underlying DNS domain ownership
+            proof (TXT challenge or dashboard override). Null until ownership has been
+            attempted.
+        verification: Deprecated alias for `affiliation_verification`. Kept for backward
+            compatibility on the current API version; will be removed in the next API version.
+            Prefer `affiliation_verification`.
+        total_pending_invitations: Total number of pending invitations associated with this
+            domain.
+        total_pending_suggestions: Total number of pending suggestions associated with this
+            domain.
+        public_organization_data: Public organization data associated with this domain.
+        created_at: Unix timestamp when the domain was created.
+        updated_at: Unix timestamp of the last update to the domain.
     """
 
     object: Literal["organization_domain"] | str | None = None
     id: str | None = None
     organization_id: str | None = None
     name: str | None = None
-    enrollment_mode: Literal["manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"] | str | None = None
+    enrollment_mode: (
+        Literal[
+            "manual_invitation", "automatic_invitation", "automatic_suggestion", "enterprise_sso"
+        ]
+        | str
+        | None
+    ) = None
     affiliation_email_address: str | None = None
-    affiliation_verification: OrganizationDomainAffiliationVerification | None = None
-    ownership_verification: OrganizationDomainOwnershipVerification | None = None
-    verification: OrganizationDomainVerification2 | None = None
+    affiliation_verification: OrganizationDomainAffiliationVerificationEventData | None = None
+    ownership_verification: OrganizationDomainOwnershipVerificationEventData | None = None
+    verification: OrganizationDomainVerificationEventData | None = None
     total_pending_invitations: int | None = None
     total_pending_suggestions: int | None = None
-    public_organization_data: OrganizationDomainPublicOrganizationData | None = None
+    public_organization_data: OrganizationDomainPublicOrganizationDataEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class OrganizationDomainAffiliationVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationDomainAffiliationVerificationEventData(Model, kw_only=True):
+    """Verification details for the user-facing affiliation between the domain and the
+    organization (e.g. affiliation_email_code).
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -671,8 +793,21 @@ class OrganizationDomainAffiliationVerification(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainOwnershipVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationDomainOwnershipVerificationEventData(Model, kw_only=True):
+    """Verification details for the underlying DNS domain ownership proof (TXT challenge or
+    dashboard override). Null until ownership has been attempted.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -681,8 +816,20 @@ class OrganizationDomainOwnershipVerification(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainVerification2(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationDomainVerificationEventData(Model, kw_only=True):
+    """The verification object from an organization domain.
+
+    Schema `OrganizationDomainVerification` of the webhook events spec.
+
+    Attributes:
+        status: Status of the verification. It can be `unverified`, `verified`, `failed`, or
+            `expired`.
+        strategy: Name of the strategy used to verify the domain.
+        attempts: How many attempts have been made to verify the domain.
+        expire_at: Unix timestamp of when the verification will expire.
+        verified_at: Unix timestamp of when ownership was verified. Only populated on
+            `ownership_verification`; null on `affiliation_verification`.
+    """
 
     status: str | None = None
     strategy: str | None = None
@@ -691,8 +838,18 @@ class OrganizationDomainVerification2(Model, kw_only=True):
     verified_at: int | None = None
 
 
-class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationDomainPublicOrganizationDataEventData(Model, kw_only=True):
+    """Public organization data associated with this domain.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -701,9 +858,28 @@ class OrganizationDomainPublicOrganizationData(Model, kw_only=True):
     has_image: bool | None = None
 
 
-class OrganizationInvitationEventPayload(Model, kw_only=True):
-    """An inline schema of the webhook events spec. The `data` of `organizationInvitation.created`,
-    `organizationInvitation.revoked`.
+class OrganizationInvitationWithOrganizationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec. The `data` of
+    `organizationInvitation.created`, `organizationInvitation.revoked`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        data: Clerk's `data`.
     """
 
     object: Literal["organization_invitation"] | str | None = None
@@ -713,7 +889,7 @@ class OrganizationInvitationEventPayload(Model, kw_only=True):
     role_name: str | None = None
     organization_id: str | None = None
     inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
+    public_inviter_data: OrganizationInvitationPublicUserDataEventData | None = None
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
@@ -721,11 +897,22 @@ class OrganizationInvitationEventPayload(Model, kw_only=True):
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    data: OrganizationInvitationEventPayloadData | None = None
+    data: OrganizationInvitationWithOrganizationDataEventData | None = None
 
 
-class OrganizationInvitationPublicUserData(Model, kw_only=True):
-    """Schema `OrganizationInvitationPublicUserData` of the webhook events spec."""
+class OrganizationInvitationPublicUserDataEventData(Model, kw_only=True):
+    """An organization inviter's public user data.
+
+    Schema `OrganizationInvitationPublicUserData` of the webhook events spec.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
+    """
 
     user_id: str | None = None
     first_name: str | None = None
@@ -735,14 +922,26 @@ class OrganizationInvitationPublicUserData(Model, kw_only=True):
     identifier: str | None = None
 
 
-class OrganizationInvitationEventPayloadData(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationInvitationWithOrganizationDataEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
 
-    public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
+    Attributes:
+        public_organization_data: Clerk's `public_organization_data`.
+    """
+
+    public_organization_data: OrganizationInvitationPublicOrganizationDataEventData | None = None
 
 
-class OrganizationInvitationPublicOrganizationData(Model, kw_only=True):
-    """Schema `OrganizationInvitationPublicOrganizationData` of the webhook events spec."""
+class OrganizationInvitationPublicOrganizationDataEventData(Model, kw_only=True):
+    """Schema `OrganizationInvitationPublicOrganizationData` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -751,9 +950,29 @@ class OrganizationInvitationPublicOrganizationData(Model, kw_only=True):
     has_image: bool | None = None
 
 
-class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
+class OrganizationInvitationAcceptedEventData(Model, kw_only=True):
     """Schema `OrganizationInvitationAcceptedPayload` of the webhook events spec. The `data` of
     `organizationInvitation.accepted`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        organization_id: Clerk's `organization_id`.
+        inviter_id: Clerk's `inviter_id`.
+        public_inviter_data: An organization inviter's public user data.
+        status: Clerk's `status`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        user_id: The ID of the user that accepted the invitation.
+        data: Clerk's `data`.
     """
 
     object: Literal["organization_invitation"] | str | None = None
@@ -763,7 +982,7 @@ class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
     role_name: str | None = None
     organization_id: str | None = None
     inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
+    public_inviter_data: OrganizationInvitationPublicUserDataEventData | None = None
     status: str | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
@@ -772,13 +991,31 @@ class OrganizationInvitationAcceptedPayload(Model, kw_only=True):
     created_at: int | None = None
     updated_at: int | None = None
     user_id: str | None = None
-    data: OrganizationInvitationEventPayloadData | None = None
+    data: OrganizationInvitationWithOrganizationDataEventData | None = None
 
 
-class OrganizationMembership(Model, kw_only=True):
-    """Schema `OrganizationMembership` of the webhook events spec. The `data` of
+class OrganizationMembershipEventData(Model, kw_only=True):
+    """A user's membership in an organization.
+
+    Schema `OrganizationMembership` of the webhook events spec. The `data` of
     `organizationMembership.created`, `organizationMembership.updated`,
     `organizationMembership.deleted`.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `organization_membership`.
+        role: Clerk's `role`.
+        role_name: Clerk's `role_name`.
+        permissions: Clerk's `permissions`.
+        public_metadata: Metadata saved on the organization membership, accessible from both
+            Frontend and Backend APIs.
+        private_metadata: Metadata saved on the organization membership, accessible only from
+            the Backend API.
+        organization: Clerk's `organization`.
+        public_user_data: An organization membership with public user data populated.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     id: str | None = None
@@ -788,14 +1025,38 @@ class OrganizationMembership(Model, kw_only=True):
     permissions: list[str] | None = None
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
-    organization: OrganizationMembershipOrganization | None = None
-    public_user_data: OrganizationMembershipPublicUserData | None = None
+    organization: OrganizationMembershipOrganizationEventData | None = None
+    public_user_data: OrganizationMembershipPublicUserDataEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class OrganizationMembershipOrganization(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class OrganizationMembershipOrganizationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `organization`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        slug: Clerk's `slug`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        members_count: Clerk's `members_count`.
+        missing_member_with_elevated_permissions: Clerk's
+            `missing_member_with_elevated_permissions`.
+        pending_invitations_count: Clerk's `pending_invitations_count`.
+        max_allowed_memberships: Clerk's `max_allowed_memberships`.
+        admin_delete_enabled: Clerk's `admin_delete_enabled`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        created_by: Clerk's `created_by`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        last_active_at: Unix timestamp of last activity.
+        role_set_key: The key of the role set
+            (https://clerk.com/docs/guides/organizations/control-access/role-sets) assigned to
+            this organization.
+    """
 
     object: Literal["organization"] | str | None = None
     id: str | None = None
@@ -817,8 +1078,23 @@ class OrganizationMembershipOrganization(Model, kw_only=True):
     role_set_key: str | None = None
 
 
-class OrganizationMembershipPublicUserData(Model, kw_only=True):
-    """Schema `OrganizationMembershipPublicUserData` of the webhook events spec."""
+class OrganizationMembershipPublicUserDataEventData(Model, kw_only=True):
+    """An organization membership with public user data populated.
+
+    Schema `OrganizationMembershipPublicUserData` of the webhook events spec.
+
+    Attributes:
+        user_id: Clerk's `user_id`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        identifier: Clerk's `identifier`.
+        username: Clerk's `username`.
+        banned: Clerk's `banned`.
+        deprovisioned: Clerk's `deprovisioned`.
+    """
 
     user_id: str | None = None
     first_name: str | None = None
@@ -832,9 +1108,35 @@ class OrganizationMembershipPublicUserData(Model, kw_only=True):
     deprovisioned: bool | None = None
 
 
-class PaymentAttemptEventPayload(Model, kw_only=True):
+class PaymentAttemptEventData(Model, kw_only=True):
     """Schema `PaymentAttemptEventPayload` of the webhook events spec. The `data` of
     `paymentAttempt.created`, `paymentAttempt.updated`.
+
+    Attributes:
+        id: Unique identifier for the payment attempt.
+        instance_id: Unique identifier for the instance where this payment attempt occurred.
+        payment_id: Unique identifier for the associated payment record.
+        invoice_id: Unique identifier for the invoice associated with this payment.
+        statement_id: Unique identifier for the statement associated with this payment.
+        gateway_external_id: External identifier from the payment gateway for this payment
+            attempt.
+        status: Current status of the payment attempt (e.g., "pending", "paid", "failed") Known
+            values: `pending`, `paid`, `failed`.
+        created_at: Unix timestamp in milliseconds when the payment attempt was created.
+        updated_at: Unix timestamp in milliseconds when the payment attempt was last modified.
+        paid_at: Unix timestamp in milliseconds when the payment was successfully completed.
+            Null if payment has not been completed.
+        failed_at: Unix timestamp in milliseconds when the payment failed. Null if the payment
+            has not failed.
+        failed_reason: The reason the payment failed. Null if the payment has not failed.
+        billing_date: Unix timestamp in milliseconds representing the date this payment is being
+            billed for.
+        charge_type: The type of charge being processed. Known values: `checkout`, `recurring`.
+        payee: The payee this payment was made to.
+        payer: The payer that made the payment.
+        totals: The totals this payment was for.
+        payment_source: The payment method used to make the payment.
+        subscription_items: Array of subscription items associated with this payment attempt.
     """
 
     id: str | None = None
@@ -848,25 +1150,41 @@ class PaymentAttemptEventPayload(Model, kw_only=True):
     updated_at: int | None = None
     paid_at: int | None = None
     failed_at: int | None = None
-    failed_reason: PaymentAttemptEventPayloadFailedReason | None = None
+    failed_reason: PaymentAttemptFailedReasonEventData | None = None
     billing_date: int | None = None
     charge_type: Literal["checkout", "recurring"] | str | None = None
-    payee: BillingPayee | None = None
-    payer: BillingPayerEventPayload | None = None
-    totals: BillingTotals | None = None
-    payment_source: BillingPaymentSource | None = None
-    subscription_items: list[BillingSubscriptionItem] | None = None
+    payee: BillingPayeeEventData | None = None
+    payer: BillingPayerEventData | None = None
+    totals: BillingTotalsEventData | None = None
+    payment_source: BillingPaymentSourceEventData | None = None
+    subscription_items: list[BillingSubscriptionItemEventData] | None = None
 
 
-class PaymentAttemptEventPayloadFailedReason(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class PaymentAttemptFailedReasonEventData(Model, kw_only=True):
+    """The reason the payment failed. Null if the payment has not failed.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        code: High-level error code categorizing the failure reason (e.g., "card_declined",
+            "insufficient_funds")
+        decline_code: Specific decline code from the payment processor providing detailed
+            failure information.
+    """
 
     code: str | None = None
     decline_code: str | None = None
 
 
-class BillingPayee(Model, kw_only=True):
-    """Schema `BillingPayee` of the webhook events spec."""
+class BillingPayeeEventData(Model, kw_only=True):
+    """Schema `BillingPayee` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the payee.
+        gateway_type: Payment gateway used by the payee.
+        gateway_external_id: External identifier from the payment gateway for the payee.
+        gateway_status: Current status of the payee in the payment gateway.
+    """
 
     id: str | None = None
     gateway_type: str | None = None
@@ -874,8 +1192,23 @@ class BillingPayee(Model, kw_only=True):
     gateway_status: str | None = None
 
 
-class BillingPayerEventPayload(Model, kw_only=True):
-    """Schema `BillingPayerEventPayload` of the webhook events spec."""
+class BillingPayerEventData(Model, kw_only=True):
+    """Schema `BillingPayerEventPayload` of the webhook events spec.
+
+    Attributes:
+        object: String representing the object's type. Known values: `commerce_payer`.
+        id: Unique identifier for the payer.
+        user_id: Unique identifier for the user (only populated for user payers)
+        first_name: First name of the user (only populated for user payers)
+        last_name: Last name of the user (only populated for user payers)
+        email: Email address of the payer.
+        organization_id: Unique identifier for the organization (only populated for organization
+            payers)
+        organization_name: Name of the organization (only populated for organization payers)
+        image_url: URL of the profile image for the payer (user avatar or organization logo)
+        created_at: Unix timestamp in milliseconds when the payer was created.
+        updated_at: Unix timestamp in milliseconds when the payer was last modified.
+    """
 
     object: Literal["commerce_payer"] | str | None = None
     id: str | None = None
@@ -890,17 +1223,31 @@ class BillingPayerEventPayload(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class BillingTotals(Model, kw_only=True):
-    """Schema `BillingTotals` of the webhook events spec."""
+class BillingTotalsEventData(Model, kw_only=True):
+    """Schema `BillingTotals` of the webhook events spec.
 
-    subtotal: BillingAmount | None = None
-    tax_total: BillingAmount | None = None
-    grand_total: BillingAmount | None = None
-    per_unit_totals: list[BillingUnitTotal] | None = None
+    Attributes:
+        subtotal: Total amount before taxes and fees.
+        tax_total: Total amount of taxes applied.
+        grand_total: Final total amount including taxes and fees.
+        per_unit_totals: Breakdown of per-unit charges.
+    """
+
+    subtotal: BillingAmountEventData | None = None
+    tax_total: BillingAmountEventData | None = None
+    grand_total: BillingAmountEventData | None = None
+    per_unit_totals: list[BillingUnitTotalEventData] | None = None
 
 
-class BillingAmount(Model, kw_only=True):
-    """Schema `BillingAmount` of the webhook events spec."""
+class BillingAmountEventData(Model, kw_only=True):
+    """Schema `BillingAmount` of the webhook events spec.
+
+    Attributes:
+        amount: Amount in the smallest denomination of the currency (e.g., cents for USD)
+        amount_formatted: Human-readable formatted amount string (e.g., "$10.99")
+        currency: Three-letter ISO 4217 currency code (e.g., "USD")
+        currency_symbol: Currency symbol for display (e.g., "$")
+    """
 
     amount: int | None = None
     amount_formatted: str | None = None
@@ -908,8 +1255,16 @@ class BillingAmount(Model, kw_only=True):
     currency_symbol: str | None = None
 
 
-class BillingUnitTotal(Model, kw_only=True):
-    """Schema `BillingUnitTotal` of the webhook events spec."""
+class BillingUnitTotalEventData(Model, kw_only=True):
+    """Schema `BillingUnitTotal` of the webhook events spec.
+
+    Attributes:
+        name: Type of unit charged (e.g "seats")
+        amount: Price per unit in smallest currency unit.
+        quantity: Number of units at this price. Null indicates unlimited units.
+        total: Total charge for these units (amount x quantity)
+        currency: Clerk's `currency`.
+    """
 
     name: str | None = None
     amount: int | None = None
@@ -918,8 +1273,22 @@ class BillingUnitTotal(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingPaymentSource(Model, kw_only=True):
-    """Schema `BillingPaymentSource` of the webhook events spec."""
+class BillingPaymentSourceEventData(Model, kw_only=True):
+    """Schema `BillingPaymentSource` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the payment source.
+        gateway: Payment gateway used for processing (e.g., "stripe")
+        gateway_external_id: Payment gateway's unique identifier for this payment source.
+        gateway_external_account_id: External account identifier from the payment gateway. May
+            be null for some payment methods.
+        payment_method: Type of payment method (e.g., "card") Known values: `link`, `card`.
+        status: Current status of the payment source. Known values: `active`, `disconnected`.
+        card_type: Type of card when payment method is "card" (e.g., "visa", "mastercard"). Null
+            for non-card payment methods.
+        last4: Last 4 digits of the card number when payment method is "card". Null for non-card
+            payment methods.
+    """
 
     id: str | None = None
     gateway: str | None = None
@@ -931,27 +1300,73 @@ class BillingPaymentSource(Model, kw_only=True):
     last4: str | None = None
 
 
-class BillingSubscriptionItem(Model, kw_only=True):
-    """Schema `BillingSubscriptionItem` of the webhook events spec."""
+class BillingSubscriptionItemEventData(Model, kw_only=True):
+    """Schema `BillingSubscriptionItem` of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the subscription item.
+        object: String representing the object's type. Known values:
+            `commerce_subscription_item`.
+        status: Current status of the subscription item. Known values: `abandoned`, `active`,
+            `canceled`, `ended`, `expired`, `incomplete`, `past_due`, `upcoming`.
+        created_at: Unix timestamp in milliseconds when the subscription item was created.
+        updated_at: Unix timestamp in milliseconds when the subscription item was most recently
+            updated.
+        period_start: Unix timestamp in milliseconds when the subscription item period started.
+        period_end: Unix timestamp in milliseconds when the subscription item period ended.
+        interval: How frequently the payer will be charged while this subscription item is
+            active. Known values: `month`, `annual`.
+        plan_id: Unique identifier for the plan associated with this subscription item.
+        plan: Details of the plan associated with this subscription item.
+        payer: The payer responsible for this subscription item.
+        subscription_id: The identifier of the subscription this subscription item belongs to.
+        credit: Proration-only credit. Use credits instead.
+        credits: Unified credits breakdown including proration and account credits.
+    """
 
     id: str | None = None
     object: Literal["commerce_subscription_item"] | str | None = None
-    status: Literal["abandoned", "active", "canceled", "ended", "expired", "incomplete", "past_due", "upcoming"] | str | None = None
+    status: (
+        Literal[
+            "abandoned",
+            "active",
+            "canceled",
+            "ended",
+            "expired",
+            "incomplete",
+            "past_due",
+            "upcoming",
+        ]
+        | str
+        | None
+    ) = None
     created_at: int | None = None
     updated_at: int | None = None
     period_start: int | None = None
     period_end: int | None = None
     interval: Literal["month", "annual"] | str | None = None
     plan_id: str | None = None
-    plan: BillingSubscriptionItemPlan | None = None
-    payer: BillingPayerEventPayload | None = None
+    plan: BillingSubscriptionItemPlanEventData | None = None
+    payer: BillingPayerEventData | None = None
     subscription_id: str | None = None
-    credit: BillingSubscriptionItemCredit | None = None
-    credits: BillingSubscriptionItemCredits | None = None
+    credit: BillingSubscriptionItemCreditEventData | None = None
+    credits: BillingSubscriptionItemCreditsEventData | None = None
 
 
-class BillingSubscriptionItemPlan(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class BillingSubscriptionItemPlanEventData(Model, kw_only=True):
+    """Details of the plan associated with this subscription item.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the plan.
+        slug: URL-friendly identifier for the plan.
+        name: Display name of the plan.
+        is_recurring: Whether this plan charges on a recurring basis.
+        amount: Billing amount in the smallest denomination of the currency for the subscription
+            item's billing period (month or annual)
+        currency: Three-letter ISO 4217 currency code for this plan's pricing.
+    """
 
     id: str | None = None
     slug: str | None = None
@@ -961,42 +1376,88 @@ class BillingSubscriptionItemPlan(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingSubscriptionItemCredit(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+@deprecated("Deprecated by Clerk: this model may be removed.", category=None)
+class BillingSubscriptionItemCreditEventData(Model, kw_only=True):
+    """Proration-only credit. Use credits instead.
 
-    amount: BillingAmount | None = None
+    An inline schema of the webhook events spec.
+
+    Deprecated by Clerk: this model may be removed.
+
+    Attributes:
+        amount: Proration credit amount.
+        cycle_days_remaining: Number of days remaining in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_remaining_percent: Percentage of the billing cycle remaining (0.0 to 1.0)
+    """
+
+    amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
 
 
-class BillingSubscriptionItemCredits(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class BillingSubscriptionItemCreditsEventData(Model, kw_only=True):
+    """Unified credits breakdown including proration and account credits.
 
-    proration: BillingSubscriptionItemCreditsProration | None = None
-    payer: BillingSubscriptionItemCreditsPayer | None = None
-    total: BillingAmount | None = None
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        proration: Proration credit details, present when switching plans mid-cycle.
+        payer: Account credit details, present when the account has a credit balance.
+        total: Total combined credit amount applied.
+    """
+
+    proration: BillingSubscriptionItemCreditsProrationEventData | None = None
+    payer: BillingSubscriptionItemCreditsPayerEventData | None = None
+    total: BillingAmountEventData | None = None
 
 
-class BillingSubscriptionItemCreditsProration(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class BillingSubscriptionItemCreditsProrationEventData(Model, kw_only=True):
+    """Proration credit details, present when switching plans mid-cycle.
 
-    amount: BillingAmount | None = None
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        amount: Proration credit amount.
+        cycle_days_remaining: Number of days remaining in the billing cycle.
+        cycle_days_total: Total number of days in the billing cycle.
+        cycle_remaining_percent: Percentage of the billing cycle remaining (0.0 to 1.0)
+    """
+
+    amount: BillingAmountEventData | None = None
     cycle_days_remaining: int | None = None
     cycle_days_total: int | None = None
     cycle_remaining_percent: float | None = None
 
 
-class BillingSubscriptionItemCreditsPayer(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class BillingSubscriptionItemCreditsPayerEventData(Model, kw_only=True):
+    """Account credit details, present when the account has a credit balance.
 
-    applied_amount: BillingAmount | None = None
-    remaining_balance: BillingAmount | None = None
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        applied_amount: Amount of account credit applied to this charge.
+        remaining_balance: Remaining account credit balance after this charge.
+    """
+
+    applied_amount: BillingAmountEventData | None = None
+    remaining_balance: BillingAmountEventData | None = None
 
 
-class Permission(Model, kw_only=True):
+class PermissionEventData(Model, kw_only=True):
     """Schema `Permission` of the webhook events spec. The `data` of `permission.created`,
     `permission.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `permission`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        type: Clerk's `type`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
     """
 
     object: Literal["permission"] | str | None = None
@@ -1009,8 +1470,20 @@ class Permission(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class Role(Model, kw_only=True):
-    """Schema `Role` of the webhook events spec. The `data` of `role.created`, `role.updated`."""
+class RoleEventData(Model, kw_only=True):
+    """Schema `Role` of the webhook events spec. The `data` of `role.created`, `role.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `role`.
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        key: Clerk's `key`.
+        description: Clerk's `description`.
+        is_creator_eligible: Whether this role is eligible to be an organization creator role.
+        permissions: Clerk's `permissions`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["role"] | str | None = None
     id: str | None = None
@@ -1018,14 +1491,32 @@ class Role(Model, kw_only=True):
     key: str | None = None
     description: str | None = None
     is_creator_eligible: bool | None = None
-    permissions: list[Permission] | None = None
+    permissions: list[PermissionEventData] | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class SessionEventPayload(Model, kw_only=True):
+class SessionWithUserEventData(Model, kw_only=True):
     """Schema `SessionEventPayload` of the webhook events spec. The `data` of `session.created`,
     `session.pending`, `session.ended`, `session.removed`, `session.revoked`.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `session`.
+        id: Clerk's `id`.
+        user_id: Clerk's `user_id`.
+        client_id: Clerk's `client_id`.
+        actor: Clerk's `actor`.
+        status: Clerk's `status`. Known values: `active`, `revoked`, `ended`, `expired`,
+            `removed`, `abandoned`, `replaced`.
+        last_active_organization_id: Clerk's `last_active_organization_id`.
+        last_active_at: Clerk's `last_active_at`.
+        latest_activity: Clerk's `latest_activity`.
+        expire_at: Unix timestamp of expiration.
+        abandon_at: Unix timestamp of abandonment.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        user: Clerk's `user`.
     """
 
     object: Literal["session"] | str | None = None
@@ -1033,19 +1524,35 @@ class SessionEventPayload(Model, kw_only=True):
     user_id: str | None = None
     client_id: str | None = None
     actor: dict[str, Any] | None = None
-    status: Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"] | str | None = None
+    status: (
+        Literal["active", "revoked", "ended", "expired", "removed", "abandoned", "replaced"]
+        | str
+        | None
+    ) = None
     last_active_organization_id: str | None = None
     last_active_at: int | None = None
-    latest_activity: SessionActivityResponse | None = None
+    latest_activity: SessionActivityResponseEventData | None = None
     expire_at: int | None = None
     abandon_at: int | None = None
     updated_at: int | None = None
     created_at: int | None = None
-    user: User | None = None
+    user: UserEventData | None = None
 
 
-class SessionActivityResponse(Model, kw_only=True):
-    """Schema `SessionActivityResponse` of the webhook events spec."""
+class SessionActivityResponseEventData(Model, kw_only=True):
+    """Schema `SessionActivityResponse` of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`.
+        id: Clerk's `id`.
+        device_type: Clerk's `device_type`.
+        is_mobile: Clerk's `is_mobile`.
+        browser_name: Clerk's `browser_name`.
+        browser_version: Clerk's `browser_version`.
+        ip_address: Clerk's `ip_address`.
+        city: Clerk's `city`.
+        country: Clerk's `country`.
+    """
 
     object: str | None = None
     id: str | None = None
@@ -1058,8 +1565,68 @@ class SessionActivityResponse(Model, kw_only=True):
     country: str | None = None
 
 
-class User(Model, kw_only=True):
-    """Schema `User` of the webhook events spec. The `data` of `user.created`, `user.updated`."""
+class UserEventData(Model, kw_only=True):
+    """Schema `User` of the webhook events spec. The `data` of `user.created`, `user.updated`.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `user`.
+        external_id: Clerk's `external_id`.
+        primary_email_address_id: Clerk's `primary_email_address_id`.
+        primary_phone_number_id: Clerk's `primary_phone_number_id`.
+        primary_web3_wallet_id: Clerk's `primary_web3_wallet_id`.
+        username: Clerk's `username`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        locale: Clerk's `locale`.
+        profile_image_url: Clerk's `profile_image_url`.
+        image_url: Clerk's `image_url`.
+        has_image: Clerk's `has_image`.
+        public_metadata: Clerk's `public_metadata`.
+        private_metadata: Clerk's `private_metadata`.
+        unsafe_metadata: Clerk's `unsafe_metadata`.
+        email_addresses: Clerk's `email_addresses`.
+        phone_numbers: Clerk's `phone_numbers`.
+        web3_wallets: Clerk's `web3_wallets`.
+        passkeys: Clerk's `passkeys`.
+        password_enabled: Clerk's `password_enabled`.
+        two_factor_enabled: Clerk's `two_factor_enabled`.
+        totp_enabled: Clerk's `totp_enabled`.
+        backup_code_enabled: Clerk's `backup_code_enabled`.
+        mfa_enabled_at: Unix timestamp of when MFA was last enabled for this user. It should be
+            noted that this field is not nullified if MFA is disabled.
+        mfa_disabled_at: Unix timestamp of when MFA was last disabled for this user. It should
+            be noted that this field is not nullified if MFA is enabled again.
+        password_last_updated_at: Unix timestamp of when the user's password was last updated.
+        external_accounts: Clerk's `external_accounts`.
+        saml_accounts: Clerk's `saml_accounts`.
+        enterprise_accounts: Clerk's `enterprise_accounts`.
+        organization_memberships: Clerk's `organization_memberships`.
+        last_sign_in_at: Unix timestamp of last sign-in.
+        banned: Flag to denote whether user is banned or not.
+        locked: Flag to denote whether user is currently locked, i.e. restricted from signing in
+            or not.
+        deprovisioned: Flag to denote whether user has been deprovisioned and is restricted from
+            signing in.
+        lockout_expires_in_seconds: The number of seconds remaining until the lockout period
+            expires for a locked user. A null value for a locked user indicates that lockout
+            never expires.
+        verification_attempts_remaining: The number of verification attempts remaining until the
+            user is locked. Null if account lockout is not enabled. Note: if a user is locked
+            explicitly via the Backend API, they may still have verification attempts remaining.
+        updated_at: Unix timestamp of last update.
+        created_at: Unix timestamp of creation.
+        delete_self_enabled: If enabled, user can delete themselves via FAPI.
+        create_organization_enabled: If enabled, user can create organizations via FAPI.
+        create_organizations_limit: The maximum number of organizations the user can create. 0
+            means unlimited.
+        last_active_at: Unix timestamp of the latest session activity, with day precision.
+        legal_accepted_at: Unix timestamp of when the user accepted the legal requirements.
+        bypass_client_trust: When set to `true`, the user will bypass Device Trust checks during
+            sign-in. Clerk's default: `false`.
+        scim: Clerk's `scim`.
+    """
 
     id: str | None = None
     object: Literal["user"] | str | None = None
@@ -1077,10 +1644,10 @@ class User(Model, kw_only=True):
     public_metadata: dict[str, Any] | None = None
     private_metadata: dict[str, Any] | None = None
     unsafe_metadata: dict[str, Any] | None = None
-    email_addresses: list[EmailAddress] | None = None
-    phone_numbers: list[PhoneNumber] | None = None
-    web3_wallets: list[Web3Wallet] | None = None
-    passkeys: list[Passkey] | None = None
+    email_addresses: list[EmailAddressEventData] | None = None
+    phone_numbers: list[PhoneNumberEventData] | None = None
+    web3_wallets: list[Web3WalletEventData] | None = None
+    passkeys: list[PasskeyEventData] | None = None
     password_enabled: bool | None = None
     two_factor_enabled: bool | None = None
     totp_enabled: bool | None = None
@@ -1088,10 +1655,10 @@ class User(Model, kw_only=True):
     mfa_enabled_at: int | None = None
     mfa_disabled_at: int | None = None
     password_last_updated_at: int | None = None
-    external_accounts: list[ExternalAccountWithVerification] | None = None
-    saml_accounts: list[SAMLAccount] | None = None
-    enterprise_accounts: list[EnterpriseAccount] | None = None
-    organization_memberships: list[OrganizationMembership] | None = None
+    external_accounts: list[ExternalAccountWithVerificationEventData] | None = None
+    saml_accounts: list[SAMLAccountEventData] | None = None
+    enterprise_accounts: list[EnterpriseAccountEventData] | None = None
+    organization_memberships: list[OrganizationMembershipEventData] | None = None
     last_sign_in_at: int | None = None
     banned: bool | None = None
     locked: bool | None = None
@@ -1106,39 +1673,89 @@ class User(Model, kw_only=True):
     last_active_at: int | None = None
     legal_accepted_at: int | None = None
     bypass_client_trust: bool | None = None
-    scim: UserSCIM | None = None
+    scim: UserSCIMEventData | None = None
 
 
-class EmailAddress(Model, kw_only=True):
-    """Schema `EmailAddress` of the webhook events spec."""
+class EmailAddressEventData(Model, kw_only=True):
+    """Schema `EmailAddress` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `email_address`.
+        email_address: Clerk's `email_address`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        matches_sso_connection: Indicates whether this email address domain matches an active
+            enterprise connection.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["email_address"] | str | None = None
     email_address: str | None = None
     reserved: bool | None = None
-    verification: EmailAddressVerification | None = None
-    linked_to: list[IdentificationLink] | None = None
+    verification: EmailAddressVerificationEventData | None = None
+    linked_to: list[IdentificationLinkEventData] | None = None
     matches_sso_connection: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class EmailAddressVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class EmailAddressVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
 
-    object: Literal["verification_otp", "verification_admin", "verification_from_oauth", "verification_ticket", "verification_saml", "verification_email_link", "verification_scim"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`,
+            `verification_from_oauth`, `verification_ticket`, `verification_saml`,
+            `verification_email_link`, `verification_scim`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+        error: Clerk's `error`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+    """
+
+    object: (
+        Literal[
+            "verification_otp",
+            "verification_admin",
+            "verification_from_oauth",
+            "verification_ticket",
+            "verification_saml",
+            "verification_email_link",
+            "verification_scim",
+        ]
+        | str
+        | None
+    ) = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
     verified_at_client: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     external_verification_redirect_url: str | None = None
 
 
-class APIErrorDetail(Model, kw_only=True):
-    """Schema `ClerkError` of the webhook events spec."""
+class APIErrorDetailEventData(Model, kw_only=True):
+    """Schema `ClerkError` of the webhook events spec.
+
+    Attributes:
+        message: Clerk's `message`.
+        long_message: Clerk's `long_message`.
+        code: Clerk's `code`.
+        meta: Clerk's `meta`.
+    """
 
     message: str | None = None
     long_message: str | None = None
@@ -1146,15 +1763,35 @@ class APIErrorDetail(Model, kw_only=True):
     meta: dict[str, Any] | None = None
 
 
-class IdentificationLink(Model, kw_only=True):
-    """Schema `IdentificationLink` of the webhook events spec."""
+class IdentificationLinkEventData(Model, kw_only=True):
+    """Schema `IdentificationLink` of the webhook events spec.
+
+    Attributes:
+        type: Clerk's `type`.
+        id: Clerk's `id`.
+    """
 
     type: str | None = None
     id: str | None = None
 
 
-class PhoneNumber(Model, kw_only=True):
-    """Schema `PhoneNumber` of the webhook events spec."""
+class PhoneNumberEventData(Model, kw_only=True):
+    """Schema `PhoneNumber` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `phone_number`.
+        phone_number: Clerk's `phone_number`.
+        reserved_for_second_factor: Clerk's `reserved_for_second_factor`.
+        default_second_factor: Clerk's `default_second_factor`.
+        reserved: Clerk's `reserved`.
+        verification: Clerk's `verification`.
+        linked_to: Clerk's `linked_to`.
+        backup_codes: Clerk's `backup_codes`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["phone_number"] | str | None = None
@@ -1162,42 +1799,89 @@ class PhoneNumber(Model, kw_only=True):
     reserved_for_second_factor: bool | None = None
     default_second_factor: bool | None = None
     reserved: bool | None = None
-    verification: PhoneNumberVerification | None = None
-    linked_to: list[IdentificationLink] | None = None
+    verification: PhoneNumberVerificationEventData | None = None
+    linked_to: list[IdentificationLinkEventData] | None = None
     backup_codes: list[str] | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class PhoneNumberVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class PhoneNumberVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_otp`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `phone_code`, `email_code`,
+            `reset_password_email_code`, `admin`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        channel: The delivery channel of the code (phone codes only).
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_otp", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None = None
+    strategy: (
+        Literal["phone_code", "email_code", "reset_password_email_code", "admin"] | str | None
+    ) = None
     attempts: int | None = None
     expire_at: int | None = None
     channel: str | None = None
     verified_at_client: str | None = None
 
 
-class Web3Wallet(Model, kw_only=True):
-    """Schema `Web3Wallet` of the webhook events spec."""
+class Web3WalletEventData(Model, kw_only=True):
+    """Schema `Web3Wallet` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `web3_wallet`.
+        web3_wallet: Clerk's `web3_wallet`.
+        verification: Clerk's `verification`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+    """
 
     id: str | None = None
     object: Literal["web3_wallet"] | str | None = None
     web3_wallet: str | None = None
-    verification: Web3WalletVerification | None = None
+    verification: Web3WalletVerificationEventData | None = None
     created_at: int | None = None
     updated_at: int | None = None
 
 
-class Web3WalletVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class Web3WalletVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_web3`, `verification_admin`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`.
+        strategy: Clerk's `strategy`. Known values: `web3_metamask_signature`,
+            `web3_base_signature`, `web3_coinbase_wallet_signature`,
+            `web3_okx_wallet_signature`, `web3_solana_signature`, `admin`.
+        nonce: Clerk's `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_web3", "verification_admin"] | str | None = None
     status: Literal["unverified", "verified", "failed", "expired"] | str | None = None
-    strategy: Literal["web3_metamask_signature", "web3_base_signature", "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_solana_signature", "admin"] | str | None = None
+    strategy: (
+        Literal[
+            "web3_metamask_signature",
+            "web3_base_signature",
+            "web3_coinbase_wallet_signature",
+            "web3_okx_wallet_signature",
+            "web3_solana_signature",
+            "admin",
+        ]
+        | str
+        | None
+    ) = None
     nonce: str | None = None
     message: str | None = None
     attempts: int | None = None
@@ -1205,18 +1889,38 @@ class Web3WalletVerification(Model, kw_only=True):
     verified_at_client: str | None = None
 
 
-class Passkey(Model, kw_only=True):
-    """Schema `Passkey` of the webhook events spec."""
+class PasskeyEventData(Model, kw_only=True):
+    """Schema `Passkey` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `passkey`.
+        name: Clerk's `name`.
+        last_used_at: Unix timestamp of when the passkey was last used.
+        verification: Clerk's `verification`.
+    """
 
     id: str | None = None
     object: Literal["passkey"] | str | None = None
     name: str | None = None
     last_used_at: int | None = None
-    verification: VerificationPasskey | None = None
+    verification: VerificationPasskeyEventData | None = None
 
 
-class VerificationPasskey(Model, kw_only=True):
-    """Schema `verification_passkey` of the webhook events spec."""
+class VerificationPasskeyEventData(Model, kw_only=True):
+    """Schema `verification_passkey` of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_passkey`.
+        status: Clerk's `status`. Known values: `verified`.
+        strategy: Clerk's `strategy`. Known values: `passkey`.
+        nonce: Clerk's `nonce`. Known values: `nonce`.
+        message: Clerk's `message`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_passkey"] | str | None = None
     status: Literal["verified"] | str | None = None
@@ -1228,8 +1932,33 @@ class VerificationPasskey(Model, kw_only=True):
     verified_at_client: str | None = None
 
 
-class ExternalAccountWithVerification(Model, kw_only=True):
-    """Schema `ExternalAccountWithVerification` of the webhook events spec."""
+class ExternalAccountWithVerificationEventData(Model, kw_only=True):
+    """Schema `ExternalAccountWithVerification` of the webhook events spec.
+
+    Attributes:
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `external_account`, `facebook_account`, `google_account`.
+        id: Clerk's `id`.
+        provider: Clerk's `provider`.
+        identification_id: Clerk's `identification_id`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        approved_scopes: Clerk's `approved_scopes`.
+        email_address: Clerk's `email_address`.
+        email_address_verified: Whether the email was verified by the OAuth provider at creation
+            time. null = unknown (pre-migration data or custom OAuth providers), true = provider
+            confirmed email was verified, false = provider confirmed email was NOT verified.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        avatar_url: Please use `image_url` instead.
+        image_url: Clerk's `image_url`.
+        username: Clerk's `username`.
+        phone_number: Clerk's `phone_number`.
+        public_metadata: Clerk's `public_metadata`.
+        label: Clerk's `label`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of creation.
+        verification: Clerk's `verification`.
+    """
 
     object: Literal["external_account", "facebook_account", "google_account"] | str | None = None
     id: str | None = None
@@ -1249,24 +1978,55 @@ class ExternalAccountWithVerification(Model, kw_only=True):
     label: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    verification: ExternalAccountWithVerificationVerification | None = None
+    verification: ExternalAccountWithVerificationVerificationEventData | None = None
 
 
-class ExternalAccountWithVerificationVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class ExternalAccountWithVerificationVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_oauth`,
+            `verification_google_one_tap`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_oauth", "verification_google_one_tap"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
 
 
-class SAMLAccount(Model, kw_only=True):
-    """Schema `SAMLAccount` of the webhook events spec."""
+class SAMLAccountEventData(Model, kw_only=True):
+    """Schema `SAMLAccount` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `saml_account`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: Clerk's `provider_user_id`.
+        last_authenticated_at: Unix timestamp of last authentication.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        saml_connection: Clerk's `saml_connection`.
+    """
 
     id: str | None = None
     object: Literal["saml_account"] | str | None = None
@@ -1278,25 +2038,54 @@ class SAMLAccount(Model, kw_only=True):
     provider_user_id: str | None = None
     last_authenticated_at: int | None = None
     public_metadata: dict[str, Any] | None = None
-    verification: SAMLAccountVerification | None = None
-    saml_connection: SAMLAccountConnection | None = None
+    verification: SAMLAccountVerificationEventData | None = None
+    saml_connection: SAMLAccountConnectionEventData | None = None
 
 
-class SAMLAccountVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class SAMLAccountVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_saml`, `verification_ticket`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `failed`, `expired`,
+            `transferable`.
+        strategy: Clerk's `strategy`. Known values: `saml`, `ticket`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+        expire_at: Clerk's `expire_at`.
+        attempts: Clerk's `attempts`.
+        verified_at_client: Clerk's `verified_at_client`.
+    """
 
     object: Literal["verification_saml", "verification_ticket"] | str | None = None
-    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = None
+    status: Literal["unverified", "verified", "failed", "expired", "transferable"] | str | None = (
+        None
+    )
     strategy: Literal["saml", "ticket"] | str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
 
 
-class SAMLAccountConnection(Model, kw_only=True):
-    """Schema `SAMLAccountConnection` of the webhook events spec."""
+class SAMLAccountConnectionEventData(Model, kw_only=True):
+    """Schema `SAMLAccountConnection` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        name: Clerk's `name`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        provider: Clerk's `provider`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     id: str | None = None
     name: str | None = None
@@ -1312,8 +2101,26 @@ class SAMLAccountConnection(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class EnterpriseAccount(Model, kw_only=True):
-    """Schema `EnterpriseAccount` of the webhook events spec."""
+class EnterpriseAccountEventData(Model, kw_only=True):
+    """Schema `EnterpriseAccount` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        object: String representing the object's type. Objects of the same type share the same
+            value. Known values: `enterprise_account`.
+        protocol: The authentication protocol used to sign in. Known values: `oauth`, `saml`.
+        provider: Clerk's `provider`.
+        active: Clerk's `active`.
+        email_address: Clerk's `email_address`.
+        first_name: Clerk's `first_name`.
+        last_name: Clerk's `last_name`.
+        provider_user_id: The unique ID of the user in the external provider's system.
+        enterprise_connection_id: Clerk's `enterprise_connection_id`.
+        public_metadata: Clerk's `public_metadata`.
+        verification: Clerk's `verification`.
+        enterprise_connection: Clerk's `enterprise_connection`.
+        last_authenticated_at: Unix timestamp of last authentication.
+    """
 
     id: str | None = None
     object: Literal["enterprise_account"] | str | None = None
@@ -1326,26 +2133,60 @@ class EnterpriseAccount(Model, kw_only=True):
     provider_user_id: str | None = None
     enterprise_connection_id: str | None = None
     public_metadata: dict[str, Any] | None = None
-    verification: EnterpriseAccountVerification | None = None
-    enterprise_connection: EnterpriseAccountConnection | None = None
+    verification: EnterpriseAccountVerificationEventData | None = None
+    enterprise_connection: EnterpriseAccountConnectionEventData | None = None
     last_authenticated_at: int | None = None
 
 
-class EnterpriseAccountVerification(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class EnterpriseAccountVerificationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
 
-    object: Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None = None
-    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = None
+    Attributes:
+        object: Clerk's `object`. Known values: `verification_ticket`, `verification_saml`,
+            `verification_oauth`.
+        status: Clerk's `status`. Known values: `unverified`, `verified`, `expired`, `failed`,
+            `transferable`.
+        strategy: Clerk's `strategy`.
+        attempts: Clerk's `attempts`.
+        expire_at: Clerk's `expire_at`.
+        verified_at_client: Clerk's `verified_at_client`.
+        external_verification_redirect_url: Clerk's `external_verification_redirect_url`.
+        error: Clerk's `error`.
+    """
+
+    object: (
+        Literal["verification_ticket", "verification_saml", "verification_oauth"] | str | None
+    ) = None
+    status: Literal["unverified", "verified", "expired", "failed", "transferable"] | str | None = (
+        None
+    )
     strategy: str | None = None
     attempts: int | None = None
     expire_at: int | None = None
     verified_at_client: str | None = None
     external_verification_redirect_url: str | None = None
-    error: APIErrorDetail | None = None
+    error: APIErrorDetailEventData | None = None
 
 
-class EnterpriseAccountConnection(Model, kw_only=True):
-    """Schema `EnterpriseAccountConnection` of the webhook events spec."""
+class EnterpriseAccountConnectionEventData(Model, kw_only=True):
+    """Schema `EnterpriseAccountConnection` of the webhook events spec.
+
+    Attributes:
+        id: Clerk's `id`.
+        protocol: Clerk's `protocol`.
+        provider: Clerk's `provider`.
+        name: Clerk's `name`.
+        logo_public_url: Clerk's `logo_public_url`.
+        domain: Clerk's `domain`.
+        domains: Clerk's `domains`.
+        active: Clerk's `active`.
+        sync_user_attributes: Clerk's `sync_user_attributes`.
+        allow_subdomains: Clerk's `allow_subdomains`.
+        allow_idp_initiated: Clerk's `allow_idp_initiated`.
+        disable_additional_identifications: Clerk's `disable_additional_identifications`.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     id: str | None = None
     protocol: str | None = None
@@ -1363,16 +2204,37 @@ class EnterpriseAccountConnection(Model, kw_only=True):
     updated_at: int | None = None
 
 
-class UserSCIM(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class UserSCIMEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        directory_id: The ID of the directory the user is provisioned from.
+        directory_enabled: Whether the directory is currently enabled. Omitted when false.
+        external_id: The user's external ID as reported by the directory, if any.
+    """
 
     directory_id: str | None = None
     directory_enabled: bool | None = None
     external_id: str | None = None
 
 
-class SmsEventPayload(Model, kw_only=True):
-    """Schema `SmsEventPayload` of the webhook events spec. The `data` of `sms.created`."""
+class SMSEventData(Model, kw_only=True):
+    """Schema `SmsEventPayload` of the webhook events spec. The `data` of `sms.created`.
+
+    Attributes:
+        object: The object type.
+        id: The SMS message ID.
+        slug: The SMS message slug.
+        from_phone_number: The SMS message from phone number.
+        to_phone_number: The SMS message to phone number.
+        phone_number_id: The phone number ID.
+        user_id: The user ID.
+        message: The SMS message.
+        status: The SMS message status.
+        data: The SMS message data.
+        delivered_by_clerk: Whether the SMS message was delivered by Clerk.
+        created_at_ms: Unix timestamp of creation.
+    """
 
     object: str | None = None
     id: str | None = None
@@ -1388,15 +2250,41 @@ class SmsEventPayload(Model, kw_only=True):
     created_at_ms: int | None = None
 
 
-class SubscriptionEventPayload(Model, kw_only=True):
+class SubscriptionEventData(Model, kw_only=True):
     """Schema `SubscriptionEventPayload` of the webhook events spec. The `data` of
     `subscription.created`, `subscription.updated`, `subscription.active`,
     `subscription.pastDue`.
+
+    Attributes:
+        object: String representing the object's type. Known values: `commerce_subscription`.
+        id: Unique identifier for the subscription.
+        status: Current status of the subscription. Known values: `ended`, `canceled`,
+            `abandoned`, `past_due`, `active`, `incomplete`.
+        active_at: Unix timestamp in milliseconds when the subscription became active. Null if
+            subscription has never been active.
+        canceled_at: Unix timestamp in milliseconds when the subscription was canceled. Null if
+            not canceled.
+        created_at: Unix timestamp in milliseconds when the subscription was created.
+        ended_at: Unix timestamp in milliseconds when the subscription ended. Null if
+            subscription has not ended.
+        past_due_at: Unix timestamp in milliseconds when the subscription became past due. Null
+            if subscription is not past due.
+        updated_at: Unix timestamp in milliseconds when the subscription was last modified.
+        latest_payment_id: Unique identifier for the most recent payment attempt associated with
+            this subscription.
+        payer_id: Unique identifier for the payer responsible for this subscription.
+        payer: Detailed information about the payer responsible for this subscription.
+        payment_source_id: Unique identifier for the payment method used to process charges for
+            this subscription.
+        items: Array of subscription items that make up this subscription, each representing the
+            period of time a subscription was in a given state.
     """
 
     object: Literal["commerce_subscription"] | str | None = None
     id: str | None = None
-    status: Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | str | None = None
+    status: (
+        Literal["ended", "canceled", "abandoned", "past_due", "active", "incomplete"] | str | None
+    ) = None
     active_at: int | None = None
     canceled_at: int | None = None
     created_at: int | None = None
@@ -1405,21 +2293,55 @@ class SubscriptionEventPayload(Model, kw_only=True):
     updated_at: int | None = None
     latest_payment_id: str | None = None
     payer_id: str | None = None
-    payer: BillingPayerEventPayload | None = None
+    payer: BillingPayerEventData | None = None
     payment_source_id: str | None = None
-    items: list[BillingSubscriptionItemEventPayload] | None = None
+    items: list[SubscriptionItemEventData] | None = None
 
 
-class BillingSubscriptionItemEventPayload(Model, kw_only=True):
+class SubscriptionItemEventData(Model, kw_only=True):
     """Schema `BillingSubscriptionItemEventPayload` of the webhook events spec. The `data` of
     `subscriptionItem.abandoned`, `subscriptionItem.active`, `subscriptionItem.canceled`,
     `subscriptionItem.ended`, `subscriptionItem.freeTrialEnding`, `subscriptionItem.incomplete`,
     `subscriptionItem.pastDue`, `subscriptionItem.upcoming`, `subscriptionItem.updated`.
+
+    Attributes:
+        object: Object type identifier for webhook events. Known values:
+            `commerce_subscription_item`.
+        id: Unique identifier for the subscription item.
+        status: Current status of the subscription item. * abandoned: a subscription item that
+            was scheduled and superseded before it started. * active: the subscription item
+            describing the current state of the subscription. * canceled: a subscription item
+            that will end at the end of the current billing period. * ended: a subscription item
+            that was active and is no longer active. * incomplete: a subscription item that
+            requires more user action before it can be active. * past_due: a subscription item
+            that a payment is overdue on. * upcoming: a subscription item that is scheduled to
+            start but has not started yet. Known values: `abandoned`, `active`, `canceled`,
+            `ended`, `incomplete`, `past_due`, `upcoming`.
+        is_free_trial: Whether this subscription item is currently in a free-trial period.
+        created_at: Unix timestamp in milliseconds when the subscription item was created.
+        updated_at: Unix timestamp in milliseconds when the subscription item was last modified.
+        period_start: Unix timestamp in milliseconds when the subscription item period starts
+            and becomes active.
+        period_end: Unix timestamp in milliseconds when the subscription item period ends. The
+            field is null for default plan subscription items.
+        interval: Billing interval for this subscription item (e.g., "month", "annual")
+        plan_id: Unique identifier for the plan associated with this subscription item.
+        plan: Detailed information about the plan associated with this subscription item.
+        payer: Detailed information about the payer responsible for this subscription item. Only
+            populated when this item is sent as a standalone event, null when included within a
+            subscription event.
+        subscription_id: Unique identifier for the parent subscription. Only populated when this
+            item is sent as a standalone event, null when included within a subscription event.
+        seats: Seat entitlement for this subscription item.
     """
 
     object: Literal["commerce_subscription_item"] | str | None = None
     id: str | None = None
-    status: Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"] | str | None = None
+    status: (
+        Literal["abandoned", "active", "canceled", "ended", "incomplete", "past_due", "upcoming"]
+        | str
+        | None
+    ) = None
     is_free_trial: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
@@ -1427,14 +2349,27 @@ class BillingSubscriptionItemEventPayload(Model, kw_only=True):
     period_end: int | None = None
     interval: str | None = None
     plan_id: str | None = None
-    plan: BillingSubscriptionItemEventPayloadPlan | None = None
-    payer: BillingPayerEventPayload | None = None
+    plan: SubscriptionItemPlanEventData | None = None
+    payer: BillingPayerEventData | None = None
     subscription_id: str | None = None
-    seats: BillingSeats | None = None
+    seats: BillingSeatsEventData | None = None
 
 
-class BillingSubscriptionItemEventPayloadPlan(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class SubscriptionItemPlanEventData(Model, kw_only=True):
+    """Detailed information about the plan associated with this subscription item.
+
+    An inline schema of the webhook events spec.
+
+    Attributes:
+        id: Unique identifier for the plan.
+        slug: URL-friendly identifier for the plan.
+        name: Display name of the plan.
+        is_recurring: Whether this plan charges on a recurring basis.
+        amount: Plan amount in the smallest currency unit (e.g., cents for USD)
+        currency: Three-letter ISO 4217 currency code for this plan's pricing (e.g., "USD")
+        unit_prices: Tiered unit pricing for this plan. Only present for plans with unit-based
+            pricing.
+    """
 
     id: str | None = None
     slug: str | None = None
@@ -1442,19 +2377,33 @@ class BillingSubscriptionItemEventPayloadPlan(Model, kw_only=True):
     is_recurring: bool | None = None
     amount: int | None = None
     currency: str | None = None
-    unit_prices: list[BillingSubscriptionItemEventPlanUnitPrice] | None = None
+    unit_prices: list[BillingSubscriptionItemEventPlanUnitPriceEventData] | None = None
 
 
-class BillingSubscriptionItemEventPlanUnitPrice(Model, kw_only=True):
-    """Schema `BillingSubscriptionItemEventPlanUnitPrice` of the webhook events spec."""
+class BillingSubscriptionItemEventPlanUnitPriceEventData(Model, kw_only=True):
+    """Schema `BillingSubscriptionItemEventPlanUnitPrice` of the webhook events spec.
+
+    Attributes:
+        name: Name of the unit being priced (e.g., "seats")
+        block_size: Number of units per pricing block.
+        tiers: Pricing tiers sorted by starts_at_block.
+    """
 
     name: str | None = None
     block_size: int | None = None
-    tiers: list[BillingSubscriptionItemEventPlanUnitPriceTier] | None = None
+    tiers: list[BillingSubscriptionItemEventPlanUnitPriceTierEventData] | None = None
 
 
-class BillingSubscriptionItemEventPlanUnitPriceTier(Model, kw_only=True):
-    """Schema `BillingSubscriptionItemEventPlanUnitPriceTier` of the webhook events spec."""
+class BillingSubscriptionItemEventPlanUnitPriceTierEventData(Model, kw_only=True):
+    """Schema `BillingSubscriptionItemEventPlanUnitPriceTier` of the webhook events spec.
+
+    Attributes:
+        starts_at_block: The block number at which this tier begins.
+        ends_after_block: The block number at which this tier ends. Null means this tier has no
+            upper bound (unlimited).
+        amount_per_block: Price per block in the smallest currency unit (e.g., cents for USD)
+        currency: Three letter ISO 4217 currency code for this tier's pricing (e.g., "USD")
+    """
 
     starts_at_block: int | None = None
     ends_after_block: int | None = None
@@ -1462,15 +2411,30 @@ class BillingSubscriptionItemEventPlanUnitPriceTier(Model, kw_only=True):
     currency: str | None = None
 
 
-class BillingSeats(Model, kw_only=True):
-    """Schema `BillingSeats` of the webhook events spec."""
+class BillingSeatsEventData(Model, kw_only=True):
+    """Schema `BillingSeats` of the webhook events spec.
+
+    Attributes:
+        quantity: Number of seats available. null means unlimited.
+    """
 
     quantity: int | None = None
 
 
-class WaitlistEntry(Model, kw_only=True):
+class WaitlistEntryEventData(Model, kw_only=True):
     """Schema `WaitlistEntry` of the webhook events spec. The `data` of `waitlistEntry.created`,
     `waitlistEntry.updated`.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `waitlist_entry`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        status: Clerk's `status`. Known values: `pending`, `invited`, `rejected`, `completed`.
+        is_locked: Indicates if the waitlist entry is locked. Locked entries are being processed
+            in a batch action and are unavailable for other actions.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+        invitation: Clerk's `invitation`.
     """
 
     object: Literal["waitlist_entry"] | str | None = None
@@ -1480,11 +2444,24 @@ class WaitlistEntry(Model, kw_only=True):
     is_locked: bool | None = None
     created_at: int | None = None
     updated_at: int | None = None
-    invitation: WaitlistEntryInvitation | None = None
+    invitation: WaitlistEntryInvitationEventData | None = None
 
 
-class WaitlistEntryInvitation(Model, kw_only=True):
-    """An inline schema of the webhook events spec."""
+class WaitlistEntryInvitationEventData(Model, kw_only=True):
+    """An inline schema of the webhook events spec.
+
+    Attributes:
+        object: Clerk's `object`. Known values: `invitation`.
+        id: Clerk's `id`.
+        email_address: Clerk's `email_address`.
+        public_metadata: Clerk's `public_metadata`.
+        revoked: Clerk's `revoked`.
+        status: Clerk's `status`. Known values: `pending`, `accepted`, `revoked`, `expired`.
+        url: Clerk's `url`.
+        expires_at: Unix timestamp of expiration.
+        created_at: Unix timestamp of creation.
+        updated_at: Unix timestamp of last update.
+    """
 
     object: Literal["invitation"] | str | None = None
     id: str | None = None

@@ -200,18 +200,24 @@ async def test_clock_skew_boundaries(keys: Keys, sign: Sign) -> None:
     pem = keys.public_pem
     # Within the default 5 s of skew: accepted.
     assert (await verify_token(sign(default_claims(exp=now - 2)), jwt_key=pem)).sub == "user_2abc"
-    assert (await verify_token(sign(default_claims(nbf=now + 2, iat=now + 2)), jwt_key=pem)).sub == "user_2abc"
+    assert (
+        await verify_token(sign(default_claims(nbf=now + 2, iat=now + 2)), jwt_key=pem)
+    ).sub == "user_2abc"
     with pytest.raises(TokenVerificationError) as info:
         await verify_token(sign(default_claims(exp=now - 2)), jwt_key=pem, clock_skew=0)
     assert info.value.reason == "token-expired"
-    assert (await verify_token(sign(default_claims(exp=now - 50)), jwt_key=pem, clock_skew=120)).sub == "user_2abc"
+    assert (
+        await verify_token(sign(default_claims(exp=now - 50)), jwt_key=pem, clock_skew=120)
+    ).sub == "user_2abc"
 
 
 async def test_audience(keys: Keys, sign: Sign) -> None:
     pem = keys.public_pem
     token = sign(default_claims(aud=["api://one", "api://two"]))
     assert (await verify_token(token, jwt_key=pem, audience="api://two")).sub == "user_2abc"
-    assert (await verify_token(token, jwt_key=pem, audience=["api://x", "api://one"])).sub == "user_2abc"
+    assert (
+        await verify_token(token, jwt_key=pem, audience=["api://x", "api://one"])
+    ).sub == "user_2abc"
     with pytest.raises(TokenVerificationError) as info:
         await verify_token(token, jwt_key=pem, audience="api://three")
     assert info.value.reason == "token-verification-failed"
@@ -223,7 +229,9 @@ async def test_audience(keys: Keys, sign: Sign) -> None:
 async def test_empty_audience_means_not_configured(keys: Keys, sign: Sign, empty: Any) -> None:
     pem = keys.public_pem
     assert (await verify_token(sign(), jwt_key=pem, audience=empty)).sub == "user_2abc"
-    assert (await verify_token(sign(default_claims(aud="api://x")), jwt_key=pem, audience=empty)).sub == "user_2abc"
+    assert (
+        await verify_token(sign(default_claims(aud="api://x")), jwt_key=pem, audience=empty)
+    ).sub == "user_2abc"
     with pytest.raises(TokenVerificationError):  # empty values around a real one are dropped
         await verify_token(
             sign(default_claims(aud="api://x")), jwt_key=pem, audience=["", "api://y"]
@@ -252,7 +260,9 @@ async def test_azp_is_required_when_parties_are_configured(keys: Keys, sign: Sig
     assert info.value.reason == "token-invalid-authorized-parties"
     # Without configured parties a token without azp passes, as in Clerk's SDKs.
     assert (await verify_token(sign(default_claims(azp=None)), jwt_key=pem)).azp is None
-    assert (await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=[])).sub == "user_2abc"
+    assert (
+        await verify_token(sign(default_claims(azp=None)), jwt_key=pem, authorized_parties=[])
+    ).sub == "user_2abc"
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,10 @@ async def test_map_gives_one_outcome_per_item_in_order(fake: FakeClerk) -> None:
 
 
 async def test_map_defaults_to_the_clients_concurrency() -> None:
-    async with FakeClerk(users=60, delay=0.002) as fake, make_clerk(fake, max_concurrency=5) as clerk:
+    async with (
+        FakeClerk(users=60, delay=0.002) as fake,
+        make_clerk(fake, max_concurrency=5) as clerk,
+    ):
         outcomes = await clerk.map(clerk.users.ban, (user_id for user_id in fake.users))
         assert all(o.ok for o in outcomes) and len(outcomes) == 60
         assert all(user["banned"] for user in fake.users.values())

@@ -32,7 +32,12 @@ def run_script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if k not in ("CLERK_SECRET_KEY", "CLERK_API_URL")}
     return subprocess.run(
         [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -40,7 +45,10 @@ async def test_export_writes_every_user_once_oldest_first(tmp_path: Path) -> Non
     export = load("export_users")
     out = tmp_path / "users.jsonl"
     progress = io.StringIO()
-    async with FakeClerk(users=1_234) as fake, AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
+    async with (
+        FakeClerk(users=1_234) as fake,
+        AsyncClerk(fake.secret_key, server_url=fake.url) as clerk,
+    ):
         written = await export.export_users(clerk, out, progress=progress)
         users = [msgspec.json.decode(line, type=User) for line in out.read_bytes().splitlines()]
         assert written == len(users) == 1_234
@@ -53,7 +61,10 @@ async def test_export_writes_every_user_once_oldest_first(tmp_path: Path) -> Non
 
 async def test_ban_bans_the_listed_users_and_reports_the_rest(tmp_path: Path) -> None:
     ban = load("ban_users")
-    async with FakeClerk(users=50, delay=0.005) as fake, AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
+    async with (
+        FakeClerk(users=50, delay=0.005) as fake,
+        AsyncClerk(fake.secret_key, server_url=fake.url) as clerk,
+    ):
         chosen = list(fake.users)[10:40]
         ids_file = tmp_path / "ids.txt"
         ids_file.write_text("# to ban\n\n" + "\n".join([*chosen[:15], "user_nope", *chosen[15:]]))
@@ -101,10 +112,24 @@ def test_the_fastapi_app_examples_own_suite_passes() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CLERK_SECRET_KEY", "CLERK_API_URL")}
     env["PYTHONPATH"] = str(EXAMPLES.parent)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-o", "asyncio_mode=strict", *([] if installed else ["-p", plugin]),
-         str(EXAMPLES / "fastapi_app")],
-        cwd=EXAMPLES.parent, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=strict",
+            *([] if installed else ["-p", plugin]),
+            str(EXAMPLES / "fastapi_app"),
+        ],
+        cwd=EXAMPLES.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from clerk_async import AsyncClerk, AsyncPager, Page, RetryConfig, ServerError
-from clerk_async.models import MachineToMachineToken2, Organization, Paginated, User
+from clerk_async.models import MachineToMachineToken, Organization, Paginated, User
 from clerk_async.testing import FakeClerk, RecordedRequest
 
 from .._support import serve, wait_until
@@ -182,7 +182,7 @@ def test_bad_counts_are_refused_at_the_call(
         clerk.users.list(**arguments)
 
 
-# -- prefetch ----------------------------------------------------------------------------------------
+# -- prefetch --------------------------------------------------------------------------------------
 
 
 async def test_the_next_page_is_fetched_while_the_caller_works(
@@ -235,7 +235,7 @@ async def test_leaving_early_cancels_the_prefetch_and_frees_the_connection(
     assert len(fake.requests) == 2
 
 
-# -- failures ----------------------------------------------------------------------------------------
+# -- failures --------------------------------------------------------------------------------------
 
 
 def third_page(limit: int) -> Callable[[RecordedRequest], bool]:
@@ -309,7 +309,7 @@ async def test_an_answer_naming_its_array_otherwise_pages_the_same() -> None:
         found = [t async for t in clerk.m2m.list_tokens(subject="mch_1", limit=10)]
 
     assert [t.id for t in found] == [t["id"] for t in tokens]
-    assert all(isinstance(t, MachineToMachineToken2) for t in found)
+    assert all(isinstance(t, MachineToMachineToken) for t in found)
     assert seen_offsets == [None, "10", "20"]  # the total says 25: no fourth request
 
 

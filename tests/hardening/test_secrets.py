@@ -32,7 +32,9 @@ async def test_connection_refused_tracebacks_hold_no_secret() -> None:
     assert "could not connect" in text and "Bearer" not in text and SECRET not in text
 
 
-@pytest.mark.parametrize("action", [drop, truncated_json, lambda: stall(5)], ids=["drop", "decode", "timeout"])
+@pytest.mark.parametrize(
+    "action", [drop, truncated_json, lambda: stall(5)], ids=["drop", "decode", "timeout"]
+)
 async def test_failed_exchanges_render_without_the_secret(action: object) -> None:
     flaky = FlakyServer()
     await flaky.start()

@@ -12,7 +12,9 @@ from clerk_async import RetryConfig
 from ._flaky import USER_ID, FlakyServer, rate_limited
 from .conftest import MakeClerk
 
-PATIENT = RetryConfig(max_retries=3, initial_delay=0.01, max_delay=5, jitter=None, total_timeout=2.0)
+PATIENT = RetryConfig(
+    max_retries=3, initial_delay=0.01, max_delay=5, jitter=None, total_timeout=2.0
+)
 SLACK = 0.05
 
 
@@ -55,7 +57,9 @@ async def test_other_endpoints_stay_open(flaky: FlakyServer, make_clerk: MakeCle
 async def test_copies_share_the_gate(flaky: FlakyServer, make_clerk: MakeClerk) -> None:
     flaky.script(rate_limited(retry_after="0.4"))
     clerk = make_clerk(retry=PATIENT)
-    await asyncio.gather(clerk.users.get(USER_ID), _after_first_hit(flaky, clerk.with_options(timeout=9)))
+    await asyncio.gather(
+        clerk.users.get(USER_ID), _after_first_hit(flaky, clerk.with_options(timeout=9))
+    )
     assert flaky.hits[-1].at >= flaky.hits[0].at + 0.4 - SLACK
 
 

@@ -31,9 +31,20 @@ def read_dotenv(text: str) -> dict[str, str]:
 async def test_the_server_prints_its_settings_and_serves_until_stopped(tmp_path: Path) -> None:
     env_file = tmp_path / ".env.test"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "clerk_async.testing", "--port", "0", "--users", "5",
-        "--secret-key", "sk_test_cli", "--env-file", str(env_file),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        sys.executable,
+        "-m",
+        "clerk_async.testing",
+        "--port",
+        "0",
+        "--users",
+        "5",
+        "--secret-key",
+        "sk_test_cli",
+        "--env-file",
+        str(env_file),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
@@ -57,8 +68,13 @@ async def test_the_server_prints_its_settings_and_serves_until_stopped(tmp_path:
             token = (await clerk.sessions.create_token(session.id)).jwt or ""
         claims = await verify_token(token, jwt_key=settings["CLERK_JWT_KEY"])
         assert claims.sub == user_id
-        body, headers = sign_webhook({"type": "user.created", "data": {}}, settings["CLERK_WEBHOOK_SIGNING_SECRET"])
-        assert verify_webhook(body, headers, secret=settings["CLERK_WEBHOOK_SIGNING_SECRET"]).type == "user.created"
+        body, headers = sign_webhook(
+            {"type": "user.created", "data": {}}, settings["CLERK_WEBHOOK_SIGNING_SECRET"]
+        )
+        assert (
+            verify_webhook(body, headers, secret=settings["CLERK_WEBHOOK_SIGNING_SECRET"]).type
+            == "user.created"
+        )
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 30) == 0
@@ -78,8 +94,12 @@ def test_a_taken_port_is_reported_plainly(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "clerk_async.testing", "--port", str(port)],
-            capture_output=True, text=True, timeout=60, check=False,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
         )
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

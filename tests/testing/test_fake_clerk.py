@@ -38,7 +38,7 @@ async def create_user(api: Api, **fields: Any) -> dict[str, Any]:
     return await api.ok("POST", "/users", json=fields)
 
 
-# -- the checker itself ------------------------------------------------------------------------------
+# -- the checker itself ----------------------------------------------------------------------------
 
 
 def test_checker_rejects_what_the_spec_forbids(spec: dict[str, Any]) -> None:
@@ -58,7 +58,7 @@ def test_checker_rejects_what_the_spec_forbids(spec: dict[str, Any]) -> None:
             checker.check(checker.schema("TotalCount"), bad)
 
 
-# -- authentication and errors ----------------------------------------------------------------------
+# -- authentication and errors ---------------------------------------------------------------------
 
 
 async def test_missing_or_malformed_authorization_is_401(api: Api) -> None:
@@ -83,7 +83,11 @@ async def test_unmodelled_operations_are_404_naming_the_operation(api: Api) -> N
     error = await api.error(404, "resource_not_found", "GET", "/domains")
     assert "domains.list (GET /v1/domains)" in error["long_message"]
     error = await api.error(
-        404, "resource_not_found", "POST", "/sessions/{session_id}/refresh", session_id="sess_1",
+        404,
+        "resource_not_found",
+        "POST",
+        "/sessions/{session_id}/refresh",
+        session_id="sess_1",
         json={"expired_token": "x", "refresh_token": "y", "request_origin": "z"},
     )
     assert "sessions.refresh (POST /v1/sessions/{session_id}/refresh)" in error["long_message"]
@@ -649,7 +653,7 @@ async def test_list_organizations(api: Api) -> None:
     )
 
 
-# -- jwks, uploads, recording, concurrency, injected failures ----------------------------------------
+# -- jwks, uploads, recording, concurrency, injected failures --------------------------------------
 
 
 async def test_jwks_serves_the_configured_keys_and_counts_fetches(api: Api) -> None:
@@ -781,7 +785,11 @@ async def test_lifecycle() -> None:
 def test_the_spec_tables_are_up_to_date() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.fake_clerk_tables", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -820,7 +828,7 @@ def test_accepted_body_fields_match_the_spec(
         assert fields[name] == expected, name
 
 
-# -- the SDK against the fake ------------------------------------------------------------------------
+# -- the SDK against the fake ----------------------------------------------------------------------
 
 
 async def test_sdk_models_decode_the_fakes_answers(fake: FakeClerk) -> None:
@@ -891,7 +899,7 @@ async def test_sdk_multipart_upload(fake: FakeClerk) -> None:
         assert (upload.content_type, upload.content) == ("image/png", PNG)
 
 
-# -- the demo ----------------------------------------------------------------------------------------
+# -- the demo --------------------------------------------------------------------------------------
 
 
 def test_demo_runs_offline() -> None:

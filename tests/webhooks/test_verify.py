@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import clerk_async
 from clerk_async.webhooks import (
-    DeletedObject,
+    DeletedObjectEventData,
     UserDeletedEvent,
     WebhookVerificationError,
     WebhookVerifier,
@@ -47,7 +47,7 @@ def test_a_delivery_signed_by_standardwebhooks_verifies(prefix: str, as_bytes: b
     event = verify_webhook(BODY.encode() if as_bytes else BODY, headers, SECRET)
     assert isinstance(event, UserDeletedEvent)
     assert event.type == "user.deleted"
-    assert event.data == DeletedObject(object="user", id="user_2abc", deleted=True)
+    assert event.data == DeletedObjectEventData(object="user", id="user_2abc", deleted=True)
     assert event.instance_id == "ins_2abc"
 
 

@@ -1,7 +1,7 @@
-"""Regenerate `clerk_async/models` and `clerk_async/resources` from the vendored spec.
+"""Regenerate `clerk_async/models`, `clerk_async/resources` and `docs/reference` from the spec.
 
-    python -m tools.generate          # write the files
-    python -m tools.generate --check  # exit 1 if the committed files differ from a fresh run
+python -m tools.generate          # write the files
+python -m tools.generate --check  # exit 1 if the committed files differ from a fresh run
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ from pathlib import Path
 
 import yaml
 
-from . import _emit, _webhooks
+from . import _emit, _migration, _reference, _webhooks
+from ._format import formatted
 from ._operations import load_operations
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec" / "bapi-2026-05-12.yml"
 TABLE = ROOT / "spec" / "operations.tsv"
+NAMES = ROOT / "spec" / "model-names.tsv"
 PACKAGE = ROOT / "clerk_async"
+MIGRATION = ROOT / "docs" / "migration.md"
+MKDOCS = ROOT / "mkdocs.yml"
 # Hand-written files inside the generated packages.
 KEEP = {"_base.py"}
 
@@ -27,7 +31,7 @@ KEEP = {"_base.py"}
 def render() -> dict[Path, str]:
     """Every generated file and its content."""
     spec = yaml.safe_load(SPEC.read_text())
-    ops, registry = load_operations(spec, TABLE)
+    ops, registry = load_operations(spec, TABLE, NAMES)
     modules = _emit.assign_modules(ops, registry)
     files: dict[Path, str] = {}
 
@@ -46,7 +50,11 @@ def render() -> dict[Path, str]:
             resource, resource_ops, modules
         )
     files[PACKAGE / "resources" / "__init__.py"] = _emit.resources_index(list(by_resource))
-    files[PACKAGE / "webhooks" / "_events.py"] = _webhooks.render()
+    files = {path: formatted(path, text) for path, text in files.items()}
+    files[_webhooks.TARGET] = _webhooks.render()
+    files.update(_reference.pages(ROOT, list(by_resource), list(by_module)))
+    files[MKDOCS] = _reference.nav(MKDOCS.read_text(), list(by_resource), list(by_module))
+    files[MIGRATION] = _migration.page(MIGRATION.read_text(), ops)
     return files
 
 
@@ -56,6 +64,10 @@ def stale(files: dict[Path, str]) -> list[Path]:
     for folder in ("models", "resources"):
         for path in (PACKAGE / folder).glob("*.py"):
             if path not in files and path.name not in KEEP:
+                changed.append(path)
+    for folder in ("resources", "models"):
+        for path in (ROOT / "docs" / "reference" / folder).glob("*.md"):
+            if path not in files:
                 changed.append(path)
     return changed
 
@@ -72,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if changed else 0
     for path in changed:
         if path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(files[path])
         else:
             path.unlink()

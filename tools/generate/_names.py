@@ -8,6 +8,7 @@ import re
 # Words kept whole, in the spelling Clerk's own schema names use.
 _ACRONYMS = {
     "api": "API",
+    "http": "HTTP",
     "id": "ID",
     "jwks": "JWKS",
     "jwt": "JWT",
@@ -32,20 +33,29 @@ def snake(name: str) -> str:
     return name + "_" if keyword.iskeyword(name) else name
 
 
+# A capitalised word inside a CamelCase name: `Api` in `GetApiKeys`.
+_HUMP = re.compile(r"[A-Z][a-z0-9]+")
+
+
 def pascal(name: str) -> str:
-    """``verification_otp`` → ``VerificationOTP``; ``JWKS.rsa.PublicKey`` → ``JWKSRsaPublicKey``."""
-    words = re.split(r"[^0-9A-Za-z]+", name)
+    """``verification_otp`` → ``VerificationOTP``; ``GetApiKeys`` → ``GetAPIKeys``.
+
+    Acronyms are spelt one way in every name, whether the spec wrote them ``api``, ``Api`` or
+    ``API``.
+    """
     out = []
-    for word in words:
+    for word in re.split(r"[^0-9A-Za-z]+", name):
         if not word:
             continue
         if word.lower() in _ACRONYMS and (word.islower() or word.isupper()):
             out.append(_ACRONYMS[word.lower()])
-        elif word[0].isupper():
-            out.append(word)
         else:
-            out.append(word[0].upper() + word[1:])
+            out.append(_HUMP.sub(_acronym, word[0].upper() + word[1:]))
     return "".join(out)
+
+
+def _acronym(hump: re.Match[str]) -> str:
+    return _ACRONYMS.get(hump.group().lower(), hump.group())
 
 
 def singular(name: str) -> str:

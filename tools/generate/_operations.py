@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._names import pascal, snake
-from ._schemas import Ann, SchemaRegistry
+from ._schemas import SchemaRegistry, read_names, read_table
+from ._types import MAPPING, Ann, generic, named, union
 
 PER_CALL_OPTIONS = ("timeout", "retries", "extra_headers")
 # `clerk_async._pagination.DEFAULT_PAGE_SIZE`: the pager assumes it when `limit` is not given.
@@ -27,6 +27,7 @@ class Param:
     nullable: bool = False
     joined: bool = False  # a query list sent comma-separated (`explode: false`)
     schema: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""  # the spec's description, Markdown
 
 
 @dataclass
@@ -37,6 +38,7 @@ class OperationDef:
     path: str
     operation_id: str
     summary: str
+    description: str
     deprecated: bool
     authenticated: bool
     params: list[Param]
@@ -79,14 +81,20 @@ def _request_components(spec: dict[str, Any]) -> set[str]:
     return found
 
 
-def load_operations(spec: dict[str, Any], table: Path) -> tuple[list[OperationDef], SchemaRegistry]:
-    registry = SchemaRegistry(spec["components"]["schemas"], _request_components(spec))
-    with table.open(newline="") as file:
-        rows = list(csv.DictReader(file, delimiter="\t"))
-    ops = [_operation(spec, registry, row) for row in rows]
+def load_operations(
+    spec: dict[str, Any], table: Path, names: Path
+) -> tuple[list[OperationDef], SchemaRegistry]:
+    """Every operation of ``table``, and the registry holding every model they reach.
+
+    ``names`` is the naming table (``source``, ``name``) that settles model names."""
+    naming = read_names(names, "")
+    registry = SchemaRegistry(spec["components"]["schemas"], _request_components(spec), naming)
+    ops = [_operation(spec, registry, row) for row in read_table(table)]
     for name in spec["components"]["schemas"]:
         if registry.is_struct(spec["components"]["schemas"][name]):
             registry.component(name)
+    if registry.unused_names():
+        raise ValueError(f"spec/model-names.tsv rows no schema uses: {registry.unused_names()}")
     return ops, registry
 
 
@@ -109,6 +117,7 @@ def _operation(spec: dict[str, Any], registry: SchemaRegistry, row: dict[str, st
         path=row["path"],
         operation_id=row["operation_id"],
         summary=raw.get("summary", "").strip().rstrip("."),
+        description=raw.get("description", "").strip(),
         deprecated=bool(raw.get("deprecated")) or row["deprecated"] == "yes",
         authenticated=raw.get("security", [{}]) != [],
         params=params,
@@ -128,9 +137,9 @@ def _other_shape(item: Ann, response: Ann | None, params: list[Param]) -> Ann | 
     if not any(p.wire == "paginated" for p in params):
         return None
     assert response is not None
-    if response.text.startswith("list["):
-        return Ann(f"Paginated[{item.text}]", item.deps)
-    return Ann(f"list[{item.text}]", item.deps)
+    if response.item is not None:
+        return generic("Paginated", item)
+    return generic("list", item)
 
 
 def _listing(
@@ -142,23 +151,29 @@ def _listing(
     if len(paging) < 2:
         return None
     if paging["limit"].schema.get("default") != DEFAULT_PAGE_SIZE:
-        raise ValueError(f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}")
+        raise ValueError(
+            f"{operation_id}: the pager assumes a default limit of {DEFAULT_PAGE_SIZE}"
+        )
     for p in paging.values():
-        p.ann = Ann("int")
+        p.ann = named("int")
     assert response is not None, operation_id
-    if response.text.startswith("list["):
-        return Ann(response.text[5:-1], response.deps), "data"
-    arrays = [f for f in registry.structs[response.text].fields if f.ann.text.startswith("list[")]
+    if response.item is not None:
+        return response.item, "data"
+    arrays = [f for f in registry.structs[response.text].fields if f.ann.item is not None]
     if len(arrays) != 1:
         raise ValueError(f"{operation_id}: a list answer must hold exactly one array")
-    return Ann(arrays[0].ann.text[5:-1], arrays[0].ann.deps), arrays[0].wire
+    item = arrays[0].ann.item
+    assert item is not None
+    return item, arrays[0].wire
 
 
 def _parameters(
     spec: dict[str, Any], registry: SchemaRegistry, raw: dict[str, Any], hint: str, path: str
 ) -> list[Param]:
     shared = spec["components"]["parameters"]
-    resolved = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in raw.get("parameters", [])]
+    resolved = [
+        shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in raw.get("parameters", [])
+    ]
     # A deprecated spelling of another parameter (`frontendApi` beside `frontend_api`) is dropped:
     # both would have the same Python name.
     current = {snake(p["name"]) for p in resolved if not p.get("deprecated")}
@@ -172,14 +187,29 @@ def _parameters(
         for p in group:
             schema = p.get("schema", {})
             ann = registry.annotation(schema, hint + pascal(p["name"]), request=True)
-            if location == "query" and ann.text.startswith("list["):
-                ann = Ann("Sequence[" + ann.text[5:], ann.deps)
+            if location == "query" and _is_boolean_text(schema):
+                ann = named("bool")
+            if location == "query" and ann.item is not None:
+                ann = generic("Sequence", *ann.args)
             out.append(
-                Param(snake(p["name"]), p["name"], location, ann,
-                      location == "path" or bool(p.get("required")),
-                      joined=p.get("explode") is False, schema=schema)
+                Param(
+                    snake(p["name"]),
+                    p["name"],
+                    location,
+                    ann,
+                    location == "path" or bool(p.get("required")),
+                    joined=p.get("explode") is False,
+                    schema=schema,
+                    doc=p.get("description") or schema.get("description", ""),
+                )
             )
     return out
+
+
+def _is_boolean_text(schema: dict[str, Any]) -> bool:
+    """A query parameter the spec types as the strings ``true``/``false``: a `bool` in Python,
+    sent lowercase like every boolean query value."""
+    return schema.get("type") == "string" and sorted(schema.get("enum", [])) == ["false", "true"]
 
 
 def _body(
@@ -192,22 +222,32 @@ def _body(
     schema = registry.resolve(media["schema"])
     if schema.get("type") == "array":
         item = registry.annotation(schema["items"], hint + "Item", request=True)
-        accepted = _accepting_mapping(registry, item).text
-        ann = Ann(f"Sequence[{accepted}]", item.deps)
-        return "json", False, [Param("items", "items", "items", ann, True, schema=schema)]
+        ann = generic("Sequence", _accepting_mapping(registry, item))
+        items = Param(
+            "items", "items", "items", ann, True, schema=schema, doc=body.get("description", "")
+        )
+        return "json", False, [items]
     kind = "multipart" if content_type.startswith("multipart/") else "json"
     props, required = registry.object_parts(schema)
     params = []
     for wire, prop in props.items():
         resolved = registry.resolve(prop)
         if kind == "multipart" and resolved.get("format") == "binary":
-            ann, location = Ann("FileInput"), "file"
+            ann, location = named("FileInput"), "file"
         else:
             ann, location = registry.annotation(prop, hint + pascal(wire), request=True), "body"
             ann = _accepting_mapping(registry, ann)
         params.append(
-            Param(snake(wire), wire, location, ann, wire in required,
-                  bool(resolved.get("nullable")), schema=resolved)
+            Param(
+                snake(wire),
+                wire,
+                location,
+                ann,
+                wire in required,
+                bool(resolved.get("nullable")),
+                schema=resolved,
+                doc=prop.get("description") or resolved.get("description", ""),
+            )
         )
     params.sort(key=lambda p: not p.required)
     return kind, bool(body.get("required")), params
@@ -215,10 +255,10 @@ def _body(
 
 def _accepting_mapping(registry: SchemaRegistry, ann: Ann) -> Ann:
     """Let a nested-object argument be the generated Struct or a plain mapping."""
-    if ann.text in registry.structs:
-        return Ann(f"{ann.text} | Mapping[str, Any]", ann.deps)
-    if ann.text.startswith("list[") and ann.text[5:-1] in registry.structs:
-        return Ann(f"Sequence[{ann.text[5:-1]} | Mapping[str, Any]]", ann.deps)
+    if ann.model:
+        return union(ann, MAPPING)
+    if ann.item is not None and ann.item.model:
+        return generic("Sequence", union(ann.item, MAPPING))
     return ann
 
 
