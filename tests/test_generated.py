@@ -206,7 +206,8 @@ def test_docstrings_carry_the_spec_descriptions_of_parameters_and_fields() -> No
             for p in raw.get("parameters", [])
         ]
         body = raw.get("requestBody", {}).get("content", {})
-        schema = next(iter(body.values()), {}).get("schema", {})
+        media: dict[str, Any] = next(iter(body.values()), {})
+        schema = media.get("schema", {})
         if "$ref" in schema:
             schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
         params += list(schema.get("properties", {}).values())

@@ -117,6 +117,7 @@ def test_jwks_keys_of_every_type_decode_into_one_key_model() -> None:
     }
     jwks = decode(keys, JWKS)
     assert isinstance(jwks, JWKS)
+    assert jwks.keys is not None
     assert [k.kty for k in jwks.keys] == ["RSA", "OKP", "EC", "oct", "future"]
     assert jwks.keys[0].n == "abc"
     assert "private" not in repr(jwks) and "secret" not in repr(jwks)

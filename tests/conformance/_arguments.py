@@ -14,6 +14,7 @@ import functools
 import re
 import string
 import struct
+import sys
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from typing import Any
 
 import yaml
 
-try:  # The parser behind `re`; its public alias is deprecated from Python 3.11 on.
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse  # type: ignore[no-redef]
+# The parser behind `re`; its public alias is deprecated from Python 3.11 on.
+if sys.version_info >= (3, 11):
+    from re import _parser as sre_parse  # type: ignore[attr-defined]  # private, no stub
+else:  # pragma: no cover - Python 3.10
+    import sre_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "spec" / "bapi-2026-05-12.yml"
@@ -142,7 +144,10 @@ def operation_rows() -> list[Row]:
     lines = OPERATIONS_PATH.read_text(encoding="utf-8").splitlines()
     header, *body = (line.split("\t") for line in lines if line.strip())
     assert header == ["resource", "method", "http", "path", "operation_id", "tag", "deprecated"]
-    return [Row(*cells[:6], deprecated=cells[6] == "yes") for cells in body]
+    return [
+        Row(resource, method, http, path, operation_id, tag, deprecated=deprecated == "yes")
+        for resource, method, http, path, operation_id, tag, deprecated, *_ in body
+    ]
 
 
 @functools.lru_cache(maxsize=1)
@@ -413,7 +418,9 @@ def _fits(schema: Mapping[str, Any], value: Any) -> bool:
     if isinstance(value, str):
         if "pattern" in schema and not re.search(schema["pattern"], value):
             return False
-        return schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+        shortest: int = schema.get("minLength", 0)
+        longest: int = schema.get("maxLength", len(value))
+        return shortest <= len(value) <= longest
     return value is not None
 
 

@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LifespanType
 
 
 @asynccontextmanager
-async def serve_asgi(app: Any, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serve_asgi(app: Any, *, lifespan: LifespanType = "off") -> AsyncIterator[str]:
     """Serve ``app`` on a free port; yields its base URL, stops the server on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

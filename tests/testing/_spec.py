@@ -192,4 +192,5 @@ class Api:
     ) -> dict[str, Any]:
         got, body = await self.call(method, template, **kwargs)
         assert (got, body["errors"][0]["code"]) == (status, code), body
-        return body["errors"][0]
+        first: dict[str, Any] = body["errors"][0]
+        return first

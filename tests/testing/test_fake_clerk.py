@@ -35,7 +35,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # every byte value, CR and L
 
 
 async def create_user(api: Api, **fields: Any) -> dict[str, Any]:
-    return await api.ok("POST", "/users", json=fields)
+    user: dict[str, Any] = await api.ok("POST", "/users", json=fields)
+    return user
 
 
 # -- the checker itself ----------------------------------------------------------------------------
@@ -97,7 +98,7 @@ async def test_unmodelled_operations_are_404_naming_the_operation(api: Api) -> N
 
 async def test_unknown_ids_are_resource_not_found(api: Api) -> None:
     for method in ("GET", "PATCH", "DELETE"):
-        json = {} if method == "PATCH" else None
+        json: dict[str, Any] | None = {} if method == "PATCH" else None
         error = await api.error(
             404, "resource_not_found", method, "/users/{user_id}", user_id="user_x", json=json
         )
@@ -869,7 +870,7 @@ async def test_sdk_models_decode_the_fakes_answers(fake: FakeClerk) -> None:
             }
         ]
         jwks = await clerk.jwks.get_jwks()
-        assert isinstance(jwks, JWKS) and len(jwks.keys) == 1
+        assert isinstance(jwks, JWKS) and jwks.keys is not None and len(jwks.keys) == 1
 
         deleted = await clerk.users.delete(user.id)
         assert isinstance(deleted, DeletedObject) and deleted.deleted

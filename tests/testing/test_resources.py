@@ -314,6 +314,7 @@ async def test_the_sdk_decodes_every_new_answer(fake: FakeClerk, clerk: AsyncCle
         await clerk.organization_invitations.get(org.id, org_invitation.id)
     ).role == "org:member"
     email = await clerk.email_addresses.create(user_id=owner.id, email_address="p@example.com")
+    assert email.id is not None
     assert (await clerk.email_addresses.get(email.id)).email_address == "p@example.com"
     key = await clerk.api_keys.create(name="ci", subject=owner.id)
     assert (await clerk.api_keys.verify(secret=key.secret)).subject == owner.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import pytest
 
@@ -170,6 +171,14 @@ async def test_expired_and_unknown_machine_tokens_are_signed_out(
         await fake.revoke_token("ak_unknown")
 
 
+class TokenTimes(TypedDict, total=False):
+    """The time options of ``FakeClerk.session_token``."""
+
+    expires_in: float
+    not_before: float
+    issued_at: float
+
+
 @pytest.mark.parametrize(
     "option",
     [
@@ -179,7 +188,7 @@ async def test_expired_and_unknown_machine_tokens_are_signed_out(
         {"issued_at": float("nan")},
     ],
 )
-def test_hostile_token_times_are_refused(option: dict[str, float]) -> None:
+def test_hostile_token_times_are_refused(option: TokenTimes) -> None:
     with pytest.raises(ValueError, match="finite"):
         FakeClerk().session_token("user_1", **option)
 

@@ -287,6 +287,7 @@ def resources_index(resources: list[str]) -> str:
 def _operation_constant(op: OperationDef, shadow: bool) -> str:
     args = [json.dumps(op.qualified), json.dumps(op.http), json.dumps(op.path)]
     if op.other_shape:
+        assert op.response is not None, op.qualified  # the other shape is the declared one's twin
         args.append(f"response=either({op.response.text}, {op.other_shape.text})")
     elif op.response:
         args.append(f"response={op.response.text}")
@@ -383,6 +384,7 @@ def _method_doc(op: OperationDef) -> str:
         lines.append(wrap_doc(f"{name}: {text}", indent=16, first=12))
     lines += ["", "        Returns:"]
     if op.page_item:
+        assert op.response is not None, op.qualified  # a listing is read from a declared answer
         lines.append(
             wrap_doc(
                 f"`AsyncPager[{op.page_item.text}]`, which sends nothing until used: await it for"
