@@ -11,6 +11,10 @@ Each block gets a fresh `FakeClerk` holding 250 users, and these names already s
 ``AsyncClerk()`` reaches it too. A block with top-level ``await`` runs on the test's event loop;
 any other block runs in a thread, where it may call ``asyncio.run`` itself.
 
+A block that defines ``test_`` functions is a test for the reader's own suite: all such blocks
+of a page are written to one test module and run by pytest in a fresh process, with the
+installed clerk_async plugin providing ``fake_clerk`` and ``clerk``; they must all pass.
+
 A block that cannot run offline (it needs a real token, a web request, or is a signature
 rather than code) is preceded in the Markdown by the marker
 
@@ -23,7 +27,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SKIP = re.compile(r"<!-- docs-test: skip \((.+)\) -->")
 FENCE = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
+# A block defining tests is run by pytest, as the reader's suite would run it.
+TEST_FUNCTION = re.compile(r"^(?:async )?def test_", re.M)
 # A block taking longer than this is stuck, not slow: FakeClerk answers in milliseconds.
 BLOCK_SECONDS = 30
 
@@ -75,11 +84,10 @@ async def run_block(
         ids = fake.seed_users(250)[:5]
         monkeypatch.setenv("CLERK_SECRET_KEY", fake.secret_key)
         monkeypatch.setenv("CLERK_API_URL", fake.url)
-        builds_own_client = "AsyncClerk(" in block.source and "server_url=" not in block.source
-        if builds_own_client and AsyncClerk().server_url != fake.url:
-            return f"{where}: this AsyncClerk does not read CLERK_API_URL yet"
         async with AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
-            namespace.update(fake=fake, clerk=clerk, ids=ids, user_ids=ids, ten_thousand_ids=ids)
+            namespace.update(
+                fake=fake, fake_clerk=fake, clerk=clerk, ids=ids, user_ids=ids, ten_thousand_ids=ids
+            )
             if _uses_top_level_await(code):
                 result = eval(code, namespace)  # a coroutine, because the block awaits
                 await asyncio.wait_for(result, BLOCK_SECONDS)
@@ -90,16 +98,51 @@ async def run_block(
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 async def test_every_python_block_of_the_page_runs(
-    page: Path, monkeypatch: pytest.MonkeyPatch
+    page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     namespace: dict[str, Any] = {"__name__": "__docs__", "asyncio": asyncio, "pytest": pytest}
-    could_not_run = []
+    tests = [
+        block for block in blocks(page) if block.skip is None and TEST_FUNCTION.search(block.source)
+    ]
     for block in blocks(page):
-        if block.skip is None:
-            reason = await run_block(block, namespace, monkeypatch)
-            could_not_run += [reason] if reason else []
-    if could_not_run:
-        pytest.skip("; ".join(could_not_run))
+        if block.skip is None and block not in tests:
+            await run_block(block, namespace, monkeypatch)
+    if tests:
+        run_as_pytest_module(tests, tmp_path)
+
+
+def run_as_pytest_module(tests: list[Block], directory: Path) -> None:
+    """Run the blocks that define pytest tests as one test module, in a fresh pytest with the
+    installed clerk_async plugin, the way a reader's own suite would run them. The guide's
+    ``myservice`` is the example service of ``examples/fastapi_app``."""
+    (directory / "myservice.py").write_text("from fastapi_app.service import *  # noqa: F403\n")
+    module = directory / "test_guide.py"
+    module.write_text("\n\n".join(block.source for block in tests))
+    paths = [str(directory), str(ROOT / "examples"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            str(module),
+        ],
+        cwd=directory,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    where = ", ".join(f"{block.page.relative_to(ROOT)}:{block.line}" for block in tests)
+    assert result.returncode == 0, f"the tests of {where} failed:\n{result.stdout}{result.stderr}"
+    assert f"{len(TEST_FUNCTION.findall(module.read_text()))} passed" in result.stdout
 
 
 def test_skip_markers_are_found_and_say_why(tmp_path: Path) -> None:
