@@ -7,14 +7,14 @@ import time
 from typing import Any
 
 
-def take_permits(port: int, namespace: str, requests: int, per: float, count: int,
+def take_permits(port: int, namespace: str, requests: int, per: float, margin: float, count: int,
                  barrier: Any, results: Any) -> None:
     """Wait for every worker, take ``count`` permits with four tasks, and put the monotonic
     time of each on ``results`` (the monotonic clock is system-wide, so times compare)."""
-    results.put(asyncio.run(_take(port, namespace, requests, per, count, barrier)))
+    results.put(asyncio.run(_take(port, namespace, requests, per, margin, count, barrier)))
 
 
-async def _take(port: int, namespace: str, requests: int, per: float, count: int,
+async def _take(port: int, namespace: str, requests: int, per: float, margin: float, count: int,
                 barrier: Any) -> list[float]:
     from redis.asyncio import Redis
 
@@ -22,7 +22,7 @@ async def _take(port: int, namespace: str, requests: int, per: float, count: int
 
     times: list[float] = []
     async with Redis(port=port) as redis:
-        limit = RedisRateLimit(redis, requests, per, namespace=namespace)
+        limit = RedisRateLimit(redis, requests, per, namespace=namespace, margin=margin)
         await redis.ping()  # connect before the start line
         barrier.wait(30)
 
