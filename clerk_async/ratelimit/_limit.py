@@ -20,10 +20,33 @@ from . import _checks
 from ._clock import sleep_until
 from ._gate import Gate
 
-__all__ = ["RateLimit"]
+__all__ = ["DEVELOPMENT", "PRODUCTION", "RateLimit", "preset_for_secret_key"]
 
-_LIVE_PREFIX = "sk_live_"
-_TEST_PREFIX = "sk_test_"
+PRODUCTION = (1000, 10.0)
+"""Clerk's documented limit for production instances: requests, per seconds."""
+DEVELOPMENT = (100, 10.0)
+"""Clerk's documented limit for development instances: requests, per seconds."""
+
+
+def preset_for_secret_key(secret_key: str) -> tuple[int, float]:
+    """:data:`PRODUCTION` for an ``sk_live_`` key, :data:`DEVELOPMENT` for an ``sk_test_`` key.
+
+    Raises:
+        TypeError: ``secret_key`` is not a string.
+        ValueError: the key has neither prefix (the message never shows the key).
+    """
+    if not isinstance(secret_key, str):
+        raise TypeError(f"secret_key must be a string, not {type(secret_key).__name__}")
+    if secret_key.startswith("sk_live_"):
+        return PRODUCTION
+    if secret_key.startswith("sk_test_"):
+        return DEVELOPMENT
+    hint = " (this looks like a publishable key)" if secret_key.startswith("pk_") else ""
+    raise ValueError(
+        "cannot pick a rate limit: the secret key starts with neither sk_live_ nor"
+        f" sk_test_{hint}; pass the key from the Clerk dashboard's API keys page, or give"
+        " the requests and the window yourself"
+    )
 
 
 class RateLimit:
@@ -61,12 +84,12 @@ class RateLimit:
     @classmethod
     def production(cls, *, margin: float = 0.1) -> RateLimit:
         """Clerk's limit for production instances: 1000 requests per 10 seconds."""
-        return cls(1000, 10.0, margin=margin)
+        return cls(*PRODUCTION, margin=margin)
 
     @classmethod
     def development(cls, *, margin: float = 0.1) -> RateLimit:
         """Clerk's limit for development instances: 100 requests per 10 seconds."""
-        return cls(100, 10.0, margin=margin)
+        return cls(*DEVELOPMENT, margin=margin)
 
     @classmethod
     def for_secret_key(cls, secret_key: str, *, margin: float = 0.1) -> RateLimit:
@@ -77,18 +100,7 @@ class RateLimit:
             TypeError: ``secret_key`` is not a string.
             ValueError: the key has neither prefix (the message never shows the key).
         """
-        if not isinstance(secret_key, str):
-            raise TypeError(f"secret_key must be a string, not {type(secret_key).__name__}")
-        if secret_key.startswith(_LIVE_PREFIX):
-            return cls.production(margin=margin)
-        if secret_key.startswith(_TEST_PREFIX):
-            return cls.development(margin=margin)
-        hint = " (this looks like a publishable key)" if secret_key.startswith("pk_") else ""
-        raise ValueError(
-            "cannot pick a rate limit: the secret key starts with neither sk_live_ nor"
-            f" sk_test_{hint}; pass the key from the Clerk dashboard's API keys page, or build"
-            " RateLimit(requests, per) yourself"
-        )
+        return cls(*preset_for_secret_key(secret_key), margin=margin)
 
     async def acquire(self, scope: str) -> None:
         """Wait until ``scope`` is open and a permit is due, in arrival order, then take it."""

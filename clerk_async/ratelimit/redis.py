@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from . import _checks
 from ._gate import MAX_BLOCK, Gate
-from ._limit import RateLimit
+from ._limit import RateLimit, preset_for_secret_key
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -116,7 +116,9 @@ class RedisRateLimit:
         """Seconds between two permits, across all processes."""
         self.timeout = _checks.seconds("timeout", timeout)
         self.probe_interval = _checks.seconds("probe_interval", probe_interval)
-        self.fallback: RateLimiter = fallback or RateLimit(requests, per, margin=margin)
+        self.fallback: RateLimiter = (
+            RateLimit(requests, per, margin=margin) if fallback is None else fallback
+        )
         digest = hashlib.sha256(namespace.encode()).hexdigest()[:16]
         # The braces are a Redis Cluster hash tag: both keys of one script share a slot.
         self.key_base = f"{key_prefix}{{{digest}}}:"
@@ -135,6 +137,18 @@ class RedisRateLimit:
             f"RedisRateLimit(requests={self.requests}, per={self.per:g}, margin={self.margin:g},"
             f" keys={self.key_base!r})"
         )
+
+    @classmethod
+    def for_secret_key(cls, redis: Redis, secret_key: str, **options: Any) -> RedisRateLimit:
+        """Clerk's documented limit for the key's instance (1000 per 10 s for ``sk_live_``,
+        100 per 10 s for ``sk_test_``), with the key as the namespace: every process using
+        the same key shares one budget. ``options`` are the other keyword arguments.
+
+        Raises:
+            TypeError, ValueError: as :meth:`RateLimit.for_secret_key`, or a bad option.
+        """
+        requests, per = preset_for_secret_key(secret_key)
+        return cls(redis, requests, per, namespace=secret_key, **options)
 
     def gate_key(self, scope: str) -> str:
         """The Redis key that exists while ``scope`` is blocked."""

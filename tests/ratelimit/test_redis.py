@@ -269,3 +269,15 @@ async def test_unreachable_redis_never_raises(namespace: str, caplog: pytest.Log
         await limit.block(SCOPE, 0.3)
         assert await fallback.blocked_for(SCOPE) > 0.2
     assert len(warnings_of(caplog)) == 1
+
+
+async def test_secret_key_picks_the_preset_and_the_namespace(redis: Redis) -> None:
+    live = RedisRateLimit.for_secret_key(redis, "sk_live_secretvalue42", timeout=0.5)
+    test = RedisRateLimit.for_secret_key(redis, "sk_test_secretvalue42")
+    assert (live.requests, live.per, live.timeout) == (1000, 10.0, 0.5)
+    assert (test.requests, test.per) == (100, 10.0)
+    assert live.key_base != test.key_base  # two instances, two budgets
+    assert live.key_base == RedisRateLimit(redis, 1, 1, namespace="sk_live_secretvalue42").key_base
+    assert "secretvalue42" not in live.key_base + repr(live)
+    with pytest.raises(ValueError, match="neither sk_live_ nor sk_test_"):
+        RedisRateLimit.for_secret_key(redis, "pk_live_secretvalue42")
