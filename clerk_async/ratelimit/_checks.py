@@ -1,4 +1,5 @@
-"""Argument checks shared by the limiters: each says what was wrong and what is accepted."""
+"""Argument checks and budget arithmetic shared by the limiters; each check says what was
+wrong and what is accepted."""
 
 from __future__ import annotations
 
@@ -42,3 +43,12 @@ def spacing(requests: int, per: float, margin: float) -> float:
     """Seconds between two permits so that ``requests`` per ``per`` seconds, less the margin,
     is never exceeded in any window."""
     return per / (requests * (1.0 - margin))
+
+
+def burst(requests: int, margin: float) -> int:
+    """How many permits may go at once: half the margin's share of the budget, at least one.
+
+    The same allowance lets a waiter that woke late take its permit without pushing every
+    later permit back, so the long-run rate stays at the budget less the margin.
+    """
+    return max(1, int(requests * margin / 2))

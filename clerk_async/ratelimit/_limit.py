@@ -1,10 +1,12 @@
 """A smooth local rate limiter: evenly spaced permits under a budget, plus the 429 gate.
 
-The limiter is GCRA with no burst: permits are at least ``spacing`` seconds apart, where
-``spacing = per / (requests * (1 - margin))``. Any window of ``per`` seconds, sliding or fixed,
-then holds at most ``requests * (1 - margin)`` permits (rounded up), and the margin absorbs the
-jitter between taking a permit and the request reaching Clerk. A full-burst token bucket would
-let ``requests`` through at once and as many again just after a fixed window's boundary.
+The limiter is GCRA: the next permit is due ``spacing`` seconds after the previous one was
+due, where ``spacing = per / (requests * (1 - margin))``. A permit taken late (the waiter woke
+late, or nobody asked for a while) is credited for at most ``burst - 1`` spacings, with
+``burst`` half the margin's share of the budget; so a slow wake-up does not push every later
+permit back, and any window of ``per`` seconds, sliding or fixed, holds at most
+``requests * (1 - margin / 2)`` permits. A full-burst token bucket would let ``requests``
+through at once, and as many again just after a fixed window's boundary.
 
 Waiters queue on one FIFO lock; the holder sleeps until the next permit is due and only then
 takes it, so a cancelled waiter never takes a permit and leaves the queue behind it intact.
@@ -50,7 +52,7 @@ def preset_for_secret_key(secret_key: str) -> tuple[int, float]:
 
 
 class RateLimit:
-    """At most ``requests`` per ``per`` seconds, less ``margin``, evenly spaced; plus the gate.
+    """``requests`` per ``per`` seconds, less ``margin``, evenly spaced; plus the 429 gate.
 
     Implements :class:`~clerk_async.ratelimit.RateLimiter`. Share one object between every
     client of one Clerk instance in the process (``AsyncClerk(rate_limit=limit)`` for each),
@@ -61,7 +63,8 @@ class RateLimit:
         requests: the budget's number of requests, a whole number of at least 1.
         per: the budget's window, in seconds (a finite number above zero).
         margin: the share of the budget left unused, in [0, 1). The default 0.1 runs at 90 %
-            of the budget, which keeps a fixed-window server's boundaries from tripping.
+            of the budget in the long run, and never above 95 % in any window (half the
+            margin allows a small burst), which keeps a fixed-window server from tripping.
 
     Raises:
         TypeError: an argument is not a number (or ``requests`` not a whole number).
@@ -73,7 +76,10 @@ class RateLimit:
         self.per = _checks.seconds("per", per)
         self.margin = _checks.margin(margin)
         self.spacing = _checks.spacing(self.requests, self.per, self.margin)
-        """Seconds between two permits."""
+        """Seconds between two permits, in the long run."""
+        self.burst = _checks.burst(self.requests, self.margin)
+        """The most permits taken at once, after an idle spell."""
+        self._catch_up = (self.burst - 1) * self.spacing
         self._gate = Gate()
         self._lock: anyio.Lock | None = None  # made inside the event loop, on first wait
         self._next_permit = 0.0  # monotonic time at which the next permit is due
@@ -113,7 +119,8 @@ class RateLimit:
                 # A 429 may have closed the scope while we waited for the permit: then queue
                 # at the gate again rather than send a request Clerk would refuse.
                 if self._gate.closed_for(scope) == 0:
-                    self._next_permit = max(self._next_permit, time.monotonic()) + self.spacing
+                    now = time.monotonic()
+                    self._next_permit = max(self._next_permit, now - self._catch_up) + self.spacing
                     return
 
     async def blocked_for(self, scope: str) -> float:

@@ -36,7 +36,8 @@ __all__ = ["RedisRateLimit"]
 
 logger = logging.getLogger("clerk_async")
 
-# KEYS: the budget key, the scope's gate key. ARGV: the spacing in microseconds.
+# KEYS: the budget key, the scope's gate key. ARGV: the spacing and the most a late permit is
+# credited (burst - 1 spacings), in microseconds; see _limit.py for the arithmetic.
 # Answers {0, 0} (permit taken), {1, wait_us} (next permit not due yet) or
 # {2, wait_us} (the scope is blocked by a 429).
 _ACQUIRE = """
@@ -53,8 +54,9 @@ if tat > now + spacing then tat = now + spacing end
 if tat > now then
   return {1, tat - now}
 end
-local next_tat = now + spacing
-redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil(spacing / 1000) + 1000)
+local catch_up = tonumber(ARGV[2])
+if tat < now - catch_up then tat = now - catch_up end
+redis.call('SET', KEYS[1], tat + spacing, 'PX', math.ceil((spacing + catch_up) / 1000) + 1000)
 return {0, 0}
 """
 
@@ -113,7 +115,9 @@ class RedisRateLimit:
         self.per = _checks.seconds("per", per)
         self.margin = _checks.margin(margin)
         self.spacing = _checks.spacing(self.requests, self.per, self.margin)
-        """Seconds between two permits, across all processes."""
+        """Seconds between two permits across all processes, in the long run."""
+        self.burst = _checks.burst(self.requests, self.margin)
+        """The most permits taken at once, after an idle spell."""
         self.timeout = _checks.seconds("timeout", timeout)
         self.probe_interval = _checks.seconds("probe_interval", probe_interval)
         self.fallback: RateLimiter = (
@@ -127,6 +131,7 @@ class RedisRateLimit:
         self._acquire_script = redis.register_script(_ACQUIRE)
         self._block_script = redis.register_script(_BLOCK)
         self._spacing_us = max(round(self.spacing * 1_000_000), 1)
+        self._catch_up_us = (self.burst - 1) * self._spacing_us
         self._gate = Gate()  # what this process knows of blocks, so its waiters poll nothing
         self._lock: anyio.Lock | None = None
         self._down_since: float | None = None  # monotonic time of the outage's start
@@ -203,7 +208,8 @@ class RedisRateLimit:
         failed."""
         while True:
             reply = await self._call(
-                self._acquire_script, [self.budget_key, self.gate_key(scope)], [self._spacing_us]
+                self._acquire_script, [self.budget_key, self.gate_key(scope)],
+                [self._spacing_us, self._catch_up_us],
             )
             if reply is None:
                 return None

@@ -99,6 +99,30 @@ async def test_permits_are_spaced_and_no_window_exceeds_the_budget() -> None:
     assert 39 * limit.spacing * 0.95 <= span < 39 * limit.spacing + 1.0
 
 
+async def test_burst_is_half_the_margin_then_permits_are_spaced() -> None:
+    limit = RateLimit(100, per=10)  # 9 per second in the long run, bursts of at most 5
+    assert limit.burst == 5
+    started = time.monotonic()
+    offsets = [t - started for t in sorted(await take(limit, 8, tasks=8))]
+    assert max(offsets[:5]) < 0.08
+    # The sixth permit is due one spacing (1/9 s) after the burst, the eighth three.
+    assert offsets[5] >= limit.spacing - 0.002
+    assert 3 * limit.spacing - 0.002 <= offsets[7] < 3 * limit.spacing + 0.3
+
+
+async def test_windows_stay_under_the_budget_less_half_the_margin() -> None:
+    limit = RateLimit(100, per=1)
+    times = await take(limit, 120, tasks=20)
+    assert busiest_window(times, 1) <= 95
+    assert 114 * limit.spacing <= max(times) - min(times) < 119 * limit.spacing + 1
+
+
+def test_burst_is_at_least_one_permit() -> None:
+    assert RateLimit(10, 1).burst == 1
+    assert RateLimit(1000, 10, margin=0).burst == 1
+    assert RateLimit.production().burst == 50
+
+
 async def test_first_permit_is_immediate_and_idle_time_is_not_saved_up() -> None:
     limit = RateLimit(10, per=1, margin=0)  # one every 0.1 s
     started = time.monotonic()
