@@ -5,8 +5,9 @@ due, where ``spacing = per / (requests * (1 - margin))``. A permit taken late (t
 late, or nobody asked for a while) is credited for at most ``burst - 1`` spacings, with
 ``burst`` half the margin's share of the budget; so a slow wake-up does not push every later
 permit back, and any window of ``per`` seconds, sliding or fixed, holds at most
-``requests * (1 - margin / 2)`` permits. A full-burst token bucket would let ``requests``
-through at once, and as many again just after a fixed window's boundary.
+``requests * (1 - margin / 2)`` permits, rounded up, and never more than ``requests``. A
+full-burst token bucket would let ``requests`` through at once, and as many again just after
+a fixed window's boundary.
 
 Waiters queue on one FIFO lock; the holder sleeps until the next permit is due and only then
 takes it, so a cancelled waiter never takes a permit and leaves the queue behind it intact.
@@ -63,8 +64,9 @@ class RateLimit:
         requests: the budget's number of requests, a whole number of at least 1.
         per: the budget's window, in seconds (a finite number above zero).
         margin: the share of the budget left unused, in [0, 1). The default 0.1 runs at 90 %
-            of the budget in the long run, and never above 95 % in any window (half the
-            margin allows a small burst), which keeps a fixed-window server from tripping.
+            of the budget in the long run and at most 95 % (rounded up) in any window, half
+            the margin paying for a small burst; this keeps a fixed-window server from
+            tripping.
 
     Raises:
         TypeError: an argument is not a number (or ``requests`` not a whole number).

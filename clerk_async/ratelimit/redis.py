@@ -204,22 +204,22 @@ class RedisRateLimit:
         await self.fallback.block(scope, wait)
 
     async def _take_shared_permit(self, scope: str) -> int | None:
-        """Ask Redis for a permit until one is taken or the scope is blocked; None if Redis
-        failed."""
-        while True:
+        """Ask Redis until a permit is taken (``_GRANTED``) or the scope is found blocked
+        (``_BLOCKED``); None if Redis failed, now or while this task queued for the lock."""
+        while self._redis_usable():
             reply = await self._call(
                 self._acquire_script, [self.budget_key, self.gate_key(scope)],
                 [self._spacing_us, self._catch_up_us],
             )
             if reply is None:
-                return None
+                break
             outcome, wait_us = int(reply[0]), int(reply[1])
-            if outcome == _GRANTED:
-                return _GRANTED
             if outcome == _BLOCKED:
                 self._gate.close(scope, wait_us / 1_000_000)
-                return _BLOCKED
+            if outcome != _NOT_DUE:
+                return outcome
             await anyio.sleep(wait_us / 1_000_000)
+        return None
 
     def _redis_usable(self) -> bool:
         return self._down_since is None or time.monotonic() >= self._next_probe
