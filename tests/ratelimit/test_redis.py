@@ -282,3 +282,25 @@ async def test_secret_key_picks_the_preset_and_the_namespace(redis: Redis) -> No
     assert "secretvalue42" not in live.key_base + repr(live)
     with pytest.raises(ValueError, match="neither sk_live_ nor sk_test_"):
         RedisRateLimit.for_secret_key(redis, "pk_live_secretvalue42")
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), -1.0, float("inf")])
+async def test_block_refuses_hostile_waits_before_writing(
+    redis: Redis, namespace: str, seconds: float
+) -> None:
+    limit = RedisRateLimit(redis, 10, 1, namespace=namespace)
+    with pytest.raises(ValueError, match="seconds"):
+        await limit.block(SCOPE, seconds)
+    assert await redis.exists(limit.gate_key(SCOPE)) == 0
+    assert await limit.blocked_for(SCOPE) == 0.0
+
+
+async def test_works_with_a_client_that_decodes_responses(redis_port: int, namespace: str) -> None:
+    async with Redis(port=redis_port, decode_responses=True) as redis:
+        limit = RedisRateLimit(redis, 10, 1, namespace=namespace, margin=0)
+        await limit.acquire(SCOPE)
+        started = time.monotonic()
+        await limit.acquire(SCOPE)
+        assert time.monotonic() - started >= 0.09
+        await limit.block(SCOPE, 0.5)
+        assert 0.4 < await limit.blocked_for(SCOPE) <= 0.5
