@@ -98,8 +98,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="admitted per window")
     parser.add_argument("--window", type=float, default=1.0, help="window length, seconds")
-    parser.add_argument("--penalty", type=float, default=0.0,
-                        help="block at least this long after the first refusal, seconds")
+    parser.add_argument(
+        "--penalty",
+        type=float,
+        default=0.0,
+        help="block at least this long after the first refusal, seconds",
+    )
     options = parser.parse_args()
     limit = FixedWindowLimit(options.requests, options.window, options.penalty)
 
@@ -108,11 +112,17 @@ def main() -> None:
         for user in _server.make_users()
     }
     expected_auth = "Bearer " + _server.SECRET_KEY
-    unauthorized = b'{"errors":[{"message":"Invalid authentication","code":"authentication_invalid"}]}'
+    unauthorized = (
+        b'{"errors":[{"message":"Invalid authentication","code":"authentication_invalid"}]}'
+    )
     not_found = b'{"errors":[{"message":"not found","code":"resource_not_found"}]}'
 
-    def reply(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-        return web.Response(body=body, status=status, headers=headers, content_type="application/json")
+    def reply(
+        body: bytes, status: int = 200, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        return web.Response(
+            body=body, status=status, headers=headers, content_type="application/json"
+        )
 
     async def get_user(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != expected_auth:

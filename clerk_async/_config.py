@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import math
+import os
 import platform
 import warnings
 from collections.abc import Mapping
@@ -39,6 +40,8 @@ __all__ = [
     "check_headers",
     "check_secret_key",
     "check_server_url",
+    "make_config",
+    "server_url_from_environment",
 ]
 
 DEFAULT_SERVER_URL = "https://api.clerk.com/v1"
@@ -212,6 +215,8 @@ class Pool:
 
         self.gate = Gate()
         """The 429 gate: closed per endpoint when Clerk answers 429 with ``Retry-After``."""
+        self.rate_limit_wait = 0.0
+        """Seconds calls have spent waiting at the gate and the rate limiter, in all."""
         self.jwks: JWKSCache | None = None
         """The instance's keys, for verifying session tokens; created by the client."""
         self.send: Sender | None = None
@@ -267,6 +272,17 @@ class Pool:
                 ResourceWarning,
                 stacklevel=2,
             )
+
+
+def server_url_from_environment() -> str:
+    """``CLERK_API_URL``, read as Clerk's other SDKs read it (an origin, to which ``/v1`` is
+    added; a URL with a path is used as is), or Clerk's API when it is not set."""
+    value = os.environ.get("CLERK_API_URL", "").strip()
+    if not value:
+        return DEFAULT_SERVER_URL
+    if urlsplit(value).path.strip("/") == "":
+        return value.rstrip("/") + "/v1"
+    return value
 
 
 def check_server_url(url: str) -> str:

@@ -156,6 +156,7 @@ async def _attempt(
     await pool.gate.acquire(op.endpoint)
     if config.rate_limit is not None:
         await config.rate_limit.acquire(op.endpoint)
+    pool.rate_limit_wait += time.monotonic() - queued_at
     slot = pool.limiter()
     if slot is not None:
         await slot.acquire()

@@ -28,6 +28,7 @@ from clerk_async.testing import FakeClerk
 
 DEMO_USERS = 1_000
 DEMO_LATENCY = 0.01  # seconds FakeClerk takes per request, as a network would
+DEMO_LIMIT = (100, 1.0)  # requests per seconds, enforced by FakeClerk as Clerk would
 
 
 def read_ids(path: Path) -> list[str]:
@@ -42,9 +43,10 @@ async def ban_users(
     return await clerk.map(clerk.users.ban, ids, concurrency=concurrency)
 
 
-def report(outcomes: list[Outcome[str, User]]) -> int:
+def report(outcomes: list[Outcome[str, User]], waited: float = 0.0) -> int:
     failed = [outcome for outcome in outcomes if not outcome.ok]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} users banned")
+    print(f"calls spent {waited:.1f}s in all (summed over calls) waiting on rate limits")
     for outcome in failed:
         error = outcome.error
         reason = f"{error.status} {error.code}" if isinstance(error, ClerkAPIError) else repr(error)
@@ -56,11 +58,15 @@ async def run(file: Path | None, concurrency: int) -> int:
     if os.environ.get("CLERK_SECRET_KEY"):
         if file is None:
             raise SystemExit("with CLERK_SECRET_KEY set, give the file of user ids to ban")
-        api_url = os.environ.get("CLERK_API_URL", "https://api.clerk.com").rstrip("/")
-        async with AsyncClerk(server_url=api_url + "/v1") as clerk:  # reads CLERK_SECRET_KEY
-            return report(await ban_users(clerk, read_ids(file), concurrency))
+        # The key and CLERK_API_URL come from the environment; "auto" keeps the job under the
+        # instance's documented rate limit (development or production, from the key).
+        async with AsyncClerk(rate_limit="auto") as clerk:
+            outcomes = await ban_users(clerk, read_ids(file), concurrency)
+            return report(outcomes, clerk.rate_limit_wait)
 
-    async with FakeClerk(users=DEMO_USERS, delay=DEMO_LATENCY) as fake:
+    # The fake enforces a development instance's limit, scaled down (100 requests per second
+    # instead of per 10 seconds), so the demo shows the job running into it and recovering.
+    async with FakeClerk(users=DEMO_USERS, delay=DEMO_LATENCY, rate_limit=DEMO_LIMIT) as fake:
         print(f"CLERK_SECRET_KEY is not set: banning in FakeClerk at {fake.url}")
         if file is None:
             file = Path(tempfile.mkdtemp()) / "ids.txt"
@@ -68,7 +74,8 @@ async def run(file: Path | None, concurrency: int) -> int:
             file.write_text("# users to ban\n" + "\n".join(sample) + "\n")
             print(f"no file given: wrote {len(sample)} sample ids to {file}")
         async with AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
-            status = report(await ban_users(clerk, read_ids(file), concurrency))
+            outcomes = await ban_users(clerk, read_ids(file), concurrency)
+            status = report(outcomes, clerk.rate_limit_wait)
         banned = sum(user["banned"] for user in fake.users.values())
         print(
             f"FakeClerk now holds {banned} banned users; at most {fake.max_in_flight} bans"

@@ -45,7 +45,8 @@ async def export_users(clerk: AsyncClerk, path: Path, *, progress: TextIO | None
             if progress is not None and page:
                 show_progress(progress, written, total, time.monotonic() - started)
     if progress is not None:
-        progress.write("\n")
+        waited = clerk.rate_limit_wait
+        progress.write(f"\ncalls spent {waited:.1f}s in all waiting on rate limits\n")
     return written
 
 
@@ -59,8 +60,9 @@ def show_progress(stream: TextIO, done: int, total: int, elapsed: float) -> None
 
 async def run(path: Path, demo_users: int) -> int:
     if os.environ.get("CLERK_SECRET_KEY"):
-        api_url = os.environ.get("CLERK_API_URL", "https://api.clerk.com").rstrip("/")
-        async with AsyncClerk(server_url=api_url + "/v1") as clerk:  # reads CLERK_SECRET_KEY
+        # The key and CLERK_API_URL come from the environment; "auto" keeps the job under the
+        # instance's documented rate limit (development or production, from the key).
+        async with AsyncClerk(rate_limit="auto") as clerk:
             return await export_users(clerk, path, progress=sys.stderr)
     async with FakeClerk(users=demo_users) as fake:
         print(

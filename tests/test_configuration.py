@@ -67,6 +67,11 @@ def test_the_server_url_and_jwt_key_fall_back_to_the_environment(
     monkeypatch.setenv("CLERK_API_URL", "http://evil.example/v1")
     with pytest.raises(ClerkConfigurationError, match="clear text"):
         AsyncClerk()
+    # As Clerk's other SDKs read it: an origin gets the API version's path.
+    monkeypatch.setenv("CLERK_API_URL", "https://api.clerk.com/")
+    assert AsyncClerk().server_url == "https://api.clerk.com/v1"
+    monkeypatch.setenv("CLERK_API_URL", "http://localhost:8080")
+    assert AsyncClerk().server_url == "http://localhost:8080/v1"
 
 
 async def test_a_secret_key_with_surrounding_whitespace_is_stripped(

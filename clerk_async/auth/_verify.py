@@ -270,7 +270,7 @@ async def verify_token(
 def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
     """The JWKS cache of the standalone :func:`verify_token`, fetching through a connection
     pool that lives for one fetch (the module-level cache outlives any pool)."""
-    from .._config import DEFAULT_SERVER_URL, CallOptions, Pool, Timeout, make_config
+    from .._config import CallOptions, Pool, Timeout, make_config, server_url_from_environment
     from .._retry import NO_RETRY
 
     secret = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
@@ -279,7 +279,7 @@ def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
             "secret-key-invalid", "pass jwt_key, secret_key, or set CLERK_SECRET_KEY"
         )
     config = make_config(
-        server_url=server_url or os.environ.get("CLERK_API_URL") or DEFAULT_SERVER_URL,
+        server_url=server_url or server_url_from_environment(),
         bearer_auth=secret,
     )
     options = CallOptions(

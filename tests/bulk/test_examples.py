@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -92,6 +93,9 @@ def test_the_ban_script_runs_against_the_demo_server(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr  # the sample holds one id that does not exist
     assert "200 of 201 users banned" in result.stdout
     assert "FakeClerk now holds 200 banned users" in result.stdout
+    # The demo's fake enforces a limit the job runs into: no ban is lost, and the wait shows.
+    waited = re.search(r"calls spent ([0-9.]+)s in all", result.stdout)
+    assert waited is not None and float(waited.group(1)) > 0
     assert "user_does_not_exist: not banned (404 resource_not_found)" in result.stderr
 
 

@@ -53,7 +53,9 @@ def fixed_window_app(limit: FixedWindow) -> web.Application:
         if counts[window] > limit.requests:
             limit.refused += 1
             wait = (window + 1) * limit.window - elapsed
-            return web.json_response(RATE_LIMITED, status=429, headers={"Retry-After": f"{wait:.3f}"})
+            return web.json_response(
+                RATE_LIMITED, status=429, headers={"Retry-After": f"{wait:.3f}"}
+            )
         limit.admitted += 1
         return web.json_response({"ok": True})
 
@@ -76,7 +78,17 @@ def start_redis(executable: str) -> tuple[subprocess.Popen[bytes], int]:
 
     port = free_port()
     process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port, socket_timeout=1)

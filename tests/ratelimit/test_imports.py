@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LOADED = "print(*(name in sys.modules for name in ('redis', 'anyio', 'clerk_async.ratelimit._limit')))"
+LOADED = (
+    "print(*(name in sys.modules for name in ('redis', 'anyio', 'clerk_async.ratelimit._limit')))"
+)
 
 
 def loaded_after(statement: str) -> list[str]:
@@ -21,7 +23,9 @@ def test_importing_clerk_async_loads_no_limiter() -> None:
 
 def test_the_gate_loads_neither_redis_nor_anyio() -> None:
     assert loaded_after("from clerk_async.ratelimit import Gate, RateLimiter") == [
-        "False", "False", "False"
+        "False",
+        "False",
+        "False",
     ]
 
 

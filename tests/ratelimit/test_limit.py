@@ -76,7 +76,14 @@ def test_secret_key_picks_the_preset() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["", "sk_prod_secretvalue42", "SK_LIVE_secretvalue42", "pk_test_secretvalue42", " sk_live_secretvalue42"]
+    "key",
+    [
+        "",
+        "sk_prod_secretvalue42",
+        "SK_LIVE_secretvalue42",
+        "pk_test_secretvalue42",
+        " sk_live_secretvalue42",
+    ],
 )
 def test_other_keys_are_refused_without_being_shown(key: str) -> None:
     with pytest.raises(ValueError, match="neither sk_live_ nor sk_test_") as raised:

