@@ -160,3 +160,26 @@ async def jwks_server(keys: Keys) -> AsyncIterator[JWKSServer]:
 async def clerk(jwks_server: JWKSServer) -> AsyncIterator[AsyncClerk]:
     async with AsyncClerk(SECRET_KEY, server_url=jwks_server.server_url, retry=False) as client:
         yield client
+
+
+def api_key_json(**overrides: Any) -> dict[str, Any]:
+    """An API key as Clerk's verify route answers for it; fields overridden as given."""
+    answer: dict[str, Any] = {
+        "object": "api_key",
+        "id": "ak_id_1",
+        "type": "api_key",
+        "subject": "user_1",
+        "name": "ci",
+        "claims": None,
+        "scopes": ["read"],
+        "revoked": False,
+        "revocation_reason": None,
+        "expired": False,
+        "expiration": None,
+        "created_by": None,
+        "last_used_at": None,
+        "created_at": 1,
+        "updated_at": 1,
+    }
+    answer.update(overrides)
+    return answer

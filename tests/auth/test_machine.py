@@ -12,31 +12,9 @@ import pytest
 from clerk_async import AsyncClerk, TokenVerificationError
 from clerk_async.auth import MachineTokenCache, RequestState, authenticate_request, verify_token
 
-from .conftest import SECRET_KEY, JWKSServer, Keys
+from .conftest import SECRET_KEY, JWKSServer, Keys, api_key_json
 
 Sign = Callable[..., str]
-
-
-def _api_key(**overrides: Any) -> dict[str, Any]:
-    answer = {
-        "object": "api_key",
-        "id": "ak_id_1",
-        "type": "api_key",
-        "subject": "user_1",
-        "name": "ci",
-        "claims": None,
-        "scopes": ["read"],
-        "revoked": False,
-        "revocation_reason": None,
-        "expired": False,
-        "expiration": None,
-        "created_by": None,
-        "last_used_at": None,
-        "created_at": 1,
-        "updated_at": 1,
-    }
-    answer.update(overrides)
-    return answer
 
 
 async def _state(
@@ -56,9 +34,9 @@ async def test_expired_opaque_tokens_are_refused(
     past_ms = (time.time() - 60) * 1000
     future_ms = (time.time() + 60) * 1000
     jwks_server.machine_answers = {
-        "ak_flagged": (200, _api_key(expired=True)),
-        "ak_past": (200, _api_key(expiration=past_ms)),
-        "ak_future": (200, _api_key(expiration=future_ms)),
+        "ak_flagged": (200, api_key_json(expired=True)),
+        "ak_past": (200, api_key_json(expiration=past_ms)),
+        "ak_future": (200, api_key_json(expiration=future_ms)),
     }
     for token in ("ak_flagged", "ak_past"):
         state = await _state(clerk, token)
@@ -99,7 +77,7 @@ async def test_clerk_unreachable_is_verification_failed(jwks_server: JWKSServer)
 async def test_cache_answers_repeated_tokens_without_asking(
     clerk: AsyncClerk, jwks_server: JWKSServer
 ) -> None:
-    jwks_server.machine_answers = {"ak_good": (200, _api_key())}
+    jwks_server.machine_answers = {"ak_good": (200, api_key_json())}
     cache = MachineTokenCache(ttl=0.2)
     for _ in range(5):
         state = await _state(clerk, "ak_good", cache)
@@ -108,7 +86,7 @@ async def test_cache_answers_repeated_tokens_without_asking(
     assert jwks_server.machine_calls == 1
     assert (cache.calls, cache.hits) == (1, 4)
     # Revocation shows once the TTL has run out.
-    jwks_server.machine_answers = {"ak_good": (200, _api_key(revoked=True))}
+    jwks_server.machine_answers = {"ak_good": (200, api_key_json(revoked=True))}
     assert (await _state(clerk, "ak_good", cache)).is_signed_in
     await asyncio.sleep(0.25)
     assert (await _state(clerk, "ak_good", cache)).reason == "token-invalid"
@@ -119,7 +97,7 @@ async def test_cache_keys_are_digests_never_tokens(
     clerk: AsyncClerk, jwks_server: JWKSServer
 ) -> None:
     token = "ak_live_do_not_store_me_0123456789"
-    jwks_server.machine_answers = {token: (200, _api_key())}
+    jwks_server.machine_answers = {token: (200, api_key_json())}
     cache = MachineTokenCache()
     await _state(clerk, token, cache)
     stored = list(cache._entries.items())
@@ -133,7 +111,7 @@ async def test_cache_keys_are_digests_never_tokens(
 async def test_cache_is_per_instance(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
     # A token valid for one instance must not be accepted by a client of another through a
     # shared cache.
-    jwks_server.machine_answers = {"ak_good": (200, _api_key())}
+    jwks_server.machine_answers = {"ak_good": (200, api_key_json())}
     cache = MachineTokenCache()
     assert (await _state(clerk, "ak_good", cache)).is_signed_in
     async with AsyncClerk("sk_test_other", server_url=jwks_server.server_url, retry=False) as other:
@@ -145,17 +123,17 @@ async def test_cache_expiry_never_outlives_the_token(
     clerk: AsyncClerk, jwks_server: JWKSServer
 ) -> None:
     soon_ms = (time.time() + 0.2) * 1000
-    jwks_server.machine_answers = {"ak_soon": (200, _api_key(expiration=soon_ms))}
+    jwks_server.machine_answers = {"ak_soon": (200, api_key_json(expiration=soon_ms))}
     cache = MachineTokenCache(ttl=60)
     assert (await _state(clerk, "ak_soon", cache)).is_signed_in
     await asyncio.sleep(0.25)
-    jwks_server.machine_answers = {"ak_soon": (200, _api_key(expiration=soon_ms, expired=True))}
+    jwks_server.machine_answers = {"ak_soon": (200, api_key_json(expiration=soon_ms, expired=True))}
     assert (await _state(clerk, "ak_soon", cache)).reason == "token-expired"
     assert jwks_server.machine_calls == 2
 
 
 async def test_cache_is_bounded_lru(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
-    jwks_server.machine_answers = {f"ak_{i}": (200, _api_key()) for i in range(5)}
+    jwks_server.machine_answers = {f"ak_{i}": (200, api_key_json()) for i in range(5)}
     cache = MachineTokenCache(max_size=3)
     for i in range(4):
         await _state(clerk, f"ak_{i}", cache)
@@ -169,7 +147,7 @@ async def test_cache_is_bounded_lru(clerk: AsyncClerk, jwks_server: JWKSServer) 
 
 
 async def test_negative_answers(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
-    jwks_server.machine_answers = {"ak_revoked": (200, _api_key(revoked=True))}
+    jwks_server.machine_answers = {"ak_revoked": (200, api_key_json(revoked=True))}
     uncached = MachineTokenCache()
     for _ in range(3):
         assert (await _state(clerk, "ak_revoked", uncached)).reason == "token-invalid"

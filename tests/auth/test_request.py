@@ -14,7 +14,7 @@ from clerk_async import AsyncClerk
 from clerk_async.auth import RequestState
 
 from .._support import serve
-from .conftest import JWKSServer, Keys, default_claims
+from .conftest import JWKSServer, Keys, api_key_json, default_claims
 
 Sign = Callable[..., str]
 ORIGIN = "https://app.example.test"
@@ -107,31 +107,11 @@ def _m2m(token: str) -> dict[str, Any]:
     }
 
 
-def _api_key(revoked: bool) -> dict[str, Any]:
-    return {
-        "object": "api_key",
-        "id": "ak_id_1",
-        "type": "api_key",
-        "subject": "user_1",
-        "name": "ci",
-        "claims": None,
-        "scopes": ["read"],
-        "revoked": revoked,
-        "revocation_reason": None,
-        "expired": False,
-        "expiration": None,
-        "created_by": None,
-        "last_used_at": None,
-        "created_at": 1,
-        "updated_at": 1,
-    }
-
-
 async def test_opaque_machine_tokens(clerk: AsyncClerk, jwks_server: JWKSServer) -> None:
     jwks_server.machine_answers = {
         "mt_good": (200, _m2m("mt_good")),
-        "ak_good": (200, _api_key(False)),
-        "ak_revoked": (200, _api_key(True)),
+        "ak_good": (200, api_key_json(revoked=False)),
+        "ak_revoked": (200, api_key_json(revoked=True)),
         "oat_good": (
             200,
             {
