@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_BLOCK", "Gate"]
 
-logger = logging.getLogger("clerk_async")
+logger = logging.getLogger("clerk_async.ratelimit")
 
 MAX_BLOCK = 300.0
 """The longest block a 429 can impose, in seconds. Clerk asks for seconds; a broken proxy

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisRateLimit"]
 
-logger = logging.getLogger("clerk_async")
+logger = logging.getLogger("clerk_async.ratelimit")
 
 # KEYS: the budget key, the scope's gate key. ARGV: the spacing and the most a late permit is
 # credited (burst - 1 spacings), in microseconds; see _limit.py for the arithmetic.

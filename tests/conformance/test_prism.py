@@ -8,6 +8,7 @@ the request side, and the answer decodes into the type the SDK method declares.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import re
 import types
@@ -232,9 +233,17 @@ def _violations(headers: Mapping[str, str]) -> list[dict[str, Any]]:
     return json.loads(raw) if raw else []
 
 
+@functools.cache
+def _renamed_schemas() -> dict[str, str]:
+    """Component schemas that spec/model-names.tsv gives another public name."""
+    table = _arguments.ROOT.joinpath("spec", "model-names.tsv").read_text().splitlines()[1:]
+    rows = (line.split("\t") for line in table if line.startswith("schema:"))
+    return {source.removeprefix("schema:"): name for source, name, *_ in rows}
+
+
 def _check_declared_type(row: Row, shape: tuple[str, str | None], declared: Any) -> None:
     """The return annotation follows the spec: a named component schema keeps its name
-    (made an identifier: ``CommerceSubscriptionItem-2`` -> ``CommerceSubscriptionItem2``)."""
+    (made an identifier), or the name spec/model-names.tsv gives it."""
     kind, name = shape
     if kind == "none":
         assert declared is type(None) or declared is None, f"{row.id} declares {declared}"
@@ -252,7 +261,8 @@ def _check_declared_type(row: Row, shape: tuple[str, str | None], declared: Any)
         # A named array of inline objects: only the list is named by the spec.
         assert typing.get_origin(declared) is list, f"{row.id} declares {declared}"
         return
-    model = getattr(clerk_async.models, re.sub(r"\W", "", name), None)
+    public = _renamed_schemas().get(name, re.sub(r"\W", "", name))
+    model = getattr(clerk_async.models, public, None)
     assert model is not None, f"clerk_async.models has no {name} (used by {row.id})"
     expected = builtins.list[model] if kind == "list" else model  # type: ignore[valid-type]
     assert declared == expected, f"{row.id} declares {declared}, the spec says {expected}"

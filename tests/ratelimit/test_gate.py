@@ -179,17 +179,19 @@ async def test_zero_block_closes_nothing() -> None:
 
 
 async def test_closing_and_opening_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="clerk_async")
+    caplog.set_level(logging.DEBUG, logger="clerk_async.ratelimit")
     gate = Gate()
     await gate.block(SCOPE, 0.1)
     await gate.block(SCOPE, 0.2)
     await gate.acquire(SCOPE)
-    messages = [r.getMessage() for r in caplog.records if r.name == "clerk_async"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "clerk_async.ratelimit"]
     assert messages[0] == f"rate limit: {SCOPE} closed for 0.100s (429 with Retry-After)"
     assert messages[1] == f"rate limit: {SCOPE} closed for 0.200s more (429 with Retry-After)"
     assert messages[2].startswith(f"rate limit: {SCOPE} open again after 0.2")
     assert len(messages) == 3
-    assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "clerk_async")
+    assert all(
+        r.levelno == logging.DEBUG for r in caplog.records if r.name == "clerk_async.ratelimit"
+    )
 
 
 async def test_repr_names_blocked_scopes() -> None:

@@ -68,7 +68,7 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "clerk_async" and r.levelno == logging.WARNING
+        if r.name == "clerk_async.ratelimit" and r.levelno == logging.WARNING
     ]
 
 
@@ -221,7 +221,7 @@ async def test_redis_killed_mid_run_falls_back_without_hanging(
     own_redis: tuple[subprocess.Popen[bytes], int], namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     process, port = own_redis
-    caplog.set_level(logging.INFO, logger="clerk_async")
+    caplog.set_level(logging.INFO, logger="clerk_async.ratelimit")
     times: list[float] = []
     async with Redis(port=port) as redis:
         limit = RedisRateLimit(redis, 20, 1, namespace=namespace, timeout=0.25, probe_interval=0.5)
@@ -249,7 +249,7 @@ async def test_redis_killed_mid_run_falls_back_without_hanging(
 async def test_slow_redis_falls_back_after_timeout_then_recovers(
     redis_port: int, namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="clerk_async")
+    caplog.set_level(logging.INFO, logger="clerk_async.ratelimit")
     async with Redis(port=redis_port) as redis, Redis(port=redis_port) as admin:
         limit = RedisRateLimit(redis, 100, 1, namespace=namespace, timeout=0.2, probe_interval=0.3)
         await limit.acquire(SCOPE)
