@@ -11,6 +11,7 @@ import binascii
 import functools
 import json
 import math
+import re
 from typing import Any
 
 import msgspec
@@ -95,8 +96,26 @@ def _b64(part: bytes, what: str) -> bytes:
         raise invalid(f"the token's {what} is not valid base64url") from None
 
 
+# Clerk's claims nest a few levels (``o``, ``act``, a JWT template's own claims); the JSON
+# parsers' own limits differ between Python versions, so the depth is bounded here.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_A_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def _depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in ``raw`` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b'""', raw).translate(None, _NOT_A_BRACKET):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _strict_json(raw: bytes, what: str) -> None:
-    """Refuse repeated keys (and NaN/Infinity); the typed decode has already run."""
+    """Refuse deep nesting, repeated keys (and NaN/Infinity); the typed decode has already run."""
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise invalid(f"the token's {what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         _duplicate_check(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
