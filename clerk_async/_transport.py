@@ -193,21 +193,25 @@ async def http_send(
         timeout=timeout,
         allow_redirects=False,
     ) as response:
-        return response.status, response.headers, await _read(response, prepared)
+        length = response.content_length
+        if (
+            length is not None
+            and length <= prepared.max_response_bytes
+            and "Content-Encoding" not in response.headers
+        ):
+            return response.status, response.headers, await response.read()  # the common case
+        return response.status, response.headers, await _read_bounded(response, prepared)
 
 
-async def _read(response: aiohttp.ClientResponse, prepared: Prepared) -> bytes:
+async def _read_bounded(response: aiohttp.ClientResponse, prepared: Prepared) -> bytes:
     """The whole body, refusing to hold more than ``max_response_bytes`` of it.
 
     The limit is counted after decompression; leaving unread bytes behind makes aiohttp close
     the connection rather than return it to the pool.
     """
     limit = prepared.max_response_bytes
-    length = response.content_length
-    if length is not None and length > limit:
+    if response.content_length is not None and response.content_length > limit:
         raise _too_large(prepared)
-    if length is not None and "Content-Encoding" not in response.headers:
-        return await response.read()
     body = bytearray()
     async for chunk in response.content.iter_any():
         body += chunk
