@@ -159,3 +159,39 @@ async def test_fake_webhooks_reach_the_fastapi_receiver(
         monkeypatch.setenv("CLERK_WEBHOOK_SIGNING_SECRET", FakeClerk().webhook_secret)
         refused = await fake.send_webhook(f"{url}/hooks", "user.created", {"id": "user_1"})
         assert refused.status == 400 and "signature" in json.loads(refused.body)["detail"]
+
+
+def _hostile_tokens() -> list[str]:
+    from base64 import urlsafe_b64encode
+
+    def b64(raw: bytes) -> str:
+        return urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    deep = b64(b"[" * 1500 + b"]" * 1500)
+    header = b64(b'{"alg":"RS256","kid":"k"}')
+    return [
+        f"{deep}.{b64(b'{}')}.{b64(b'x')}",  # a header nested 1,500 deep (~3 kB)
+        f"{header}.{deep}.{b64(b'x')}",
+        "x" * 20_000,
+        "a.b.c",
+        "ak_" + "\u00e9" * 10,
+    ]
+
+
+async def test_hostile_tokens_are_401_from_the_dependency_and_the_middleware(
+    fake: FakeClerk,
+) -> None:
+    async with AsyncClerk(fake.secret_key, server_url=fake.url) as clerk:
+        guarded = FastAPI()
+
+        @guarded.get("/state")
+        async def state(request: Request) -> dict[str, Any]:
+            return {"reason": request.state.clerk_request.reason}
+
+        guarded.add_middleware(ClerkAuthMiddleware, clerk=clerk, require_auth=True)
+        async with serve_asgi(build_app(clerk)) as url, serve_asgi(guarded) as guarded_url:
+            for token in _hostile_tokens():
+                status, body = await get(f"{url}/me", token)
+                assert status == 401, (token[:40], body)
+                status, body = await get(f"{guarded_url}/state", token)
+                assert status == 401, (token[:40], body)
