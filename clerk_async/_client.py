@@ -21,6 +21,7 @@ from ._config import (
     Timeout,
     check_headers,
     make_config,
+    resolve_retry,
     server_url_from_environment,
 )
 from ._retry import NO_RETRY, RetryConfig
@@ -184,12 +185,10 @@ class AsyncClerk(Resources):
         """
         copy = object.__new__(type(self))
         config = self._config
-        if retry is not None and retry is not False and not isinstance(retry, RetryConfig):
-            raise TypeError(f"retry must be a RetryConfig, False or None, not {retry!r}")
         copy._config = dataclasses.replace(
             config,
             timeout=Timeout.coerce(timeout) if timeout is not None else config.timeout,
-            retry=config.retry if retry is None else (retry or NO_RETRY),
+            retry=resolve_retry(retry, config.retry, "retry"),
             headers={**config.headers, **check_headers(headers, "headers")},
             rate_limit=(
                 config.rate_limit

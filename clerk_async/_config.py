@@ -41,6 +41,7 @@ __all__ = [
     "check_secret_key",
     "check_server_url",
     "make_config",
+    "resolve_retry",
     "server_url_from_environment",
 ]
 
@@ -99,7 +100,7 @@ class CallOptions:
     """
 
     timeout: Timeout | None = None
-    retries: RetryConfig | Literal[False] | None = None
+    retries: RetryConfig | None = None
     extra_headers: Mapping[str, str] | None = field(default=None, repr=False)
     max_response_bytes: int | None = None
 
@@ -114,16 +115,14 @@ class CallOptions:
         """Check and bundle a resource method's per-call keywords."""
         if timeout is None and retries is None and extra_headers is None:
             return DEFAULT_OPTIONS
-        if retries is not None and retries is not False and not isinstance(retries, RetryConfig):
-            raise TypeError(f"retries must be a RetryConfig, False or None, not {retries!r}")
         return cls(
             timeout=Timeout.coerce(timeout) if timeout is not None else None,
-            retries=retries,
+            retries=resolve_retry(retries, None, "retries") if retries is not None else None,
             extra_headers=check_headers(extra_headers, "extra_headers") if extra_headers else None,
         )
 
     def retry_config(self, default: RetryConfig) -> RetryConfig:
-        return default if self.retries is None else (self.retries or NO_RETRY)
+        return default if self.retries is None else self.retries
 
 
 DEFAULT_OPTIONS = CallOptions()
@@ -165,14 +164,12 @@ def make_config(
     """A :class:`Config` from user-given values, each checked (see the ``check_*`` functions)."""
     if not isinstance(api_version, str) or not api_version.strip():
         raise ValueError("api_version must be a non-empty string such as '2026-05-12'")
-    if retry is not False and not isinstance(retry, RetryConfig):
-        raise TypeError(f"retry must be a RetryConfig or False, not {retry!r}")
     return Config(
         server_url=check_server_url(server_url),
         bearer_auth=check_secret_key(bearer_auth),
         api_version=api_version,
         timeout=Timeout.coerce(timeout),
-        retry=retry or NO_RETRY,
+        retry=resolve_retry(retry, None, "retry"),
         headers=check_headers(
             {
                 "Clerk-API-Version": api_version,
@@ -283,6 +280,25 @@ def server_url_from_environment() -> str:
     if urlsplit(value).path.strip("/") == "":
         return value.rstrip("/") + "/v1"
     return value
+
+
+def resolve_retry(
+    value: RetryConfig | Literal[False] | None, default: RetryConfig | None, argument: str
+) -> RetryConfig:
+    """The policy a ``retry``/``retries`` argument stands for: ``False`` is no retry, ``None``
+    keeps ``default``.
+
+    Raises:
+        TypeError: anything else than a :class:`RetryConfig`, ``False`` or (with a default)
+            ``None``.
+    """
+    if value is False:
+        return NO_RETRY
+    if isinstance(value, RetryConfig):
+        return value
+    if value is None and default is not None:
+        return default
+    raise TypeError(f"{argument} must be a RetryConfig or False, not {value!r}")
 
 
 def check_server_url(url: str) -> str:

@@ -186,3 +186,17 @@ async def test_a_closed_client_does_not_warn(server: RecordingServer) -> None:
         del clerk
         gc.collect()
     assert not [w for w in caught if "AsyncClerk" in str(w.message)]
+
+
+@pytest.mark.parametrize("bad", [True, 3, "no", RetryConfig])
+async def test_a_retry_policy_must_be_a_retry_config_or_false(
+    server: RecordingServer, bad: Any
+) -> None:
+    with pytest.raises(TypeError, match="retry must be a RetryConfig or False"):
+        AsyncClerk(SECRET, server_url=server.url, retry=bad)
+    async with AsyncClerk(SECRET, server_url=server.url) as clerk:
+        with pytest.raises(TypeError, match="retry must be a RetryConfig or False"):
+            clerk.with_options(retry=bad)
+        with pytest.raises(TypeError, match="retries must be a RetryConfig or False"):
+            await clerk.users.count(retries=bad)
+    assert server.requests == []
