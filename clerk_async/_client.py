@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -15,7 +16,9 @@ from ._config import (
     API_VERSION,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_OPTIONS,
+    DEFAULT_RETRY,
     DEFAULT_SERVER_URL,
+    DEFAULT_TIMEOUT,
     CallOptions,
     Pool,
     Timeout,
@@ -24,7 +27,7 @@ from ._config import (
     resolve_retry,
     server_url_from_environment,
 )
-from ._retry import NO_RETRY, RetryConfig
+from ._retry import RetryConfig
 from .resources import Resources
 
 if TYPE_CHECKING:
@@ -46,8 +49,6 @@ __all__ = ["API_VERSION", "DEFAULT_SERVER_URL", "AsyncClerk"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-_DEFAULT_TIMEOUT = Timeout()
-_DEFAULT_RETRY = RetryConfig()
 
 
 class AsyncClerk(Resources):
@@ -102,8 +103,8 @@ class AsyncClerk(Resources):
         *,
         server_url: str | None = None,
         api_version: str = API_VERSION,
-        timeout: float | Timeout = _DEFAULT_TIMEOUT,
-        retry: RetryConfig | Literal[False] = _DEFAULT_RETRY,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        retry: RetryConfig | Literal[False] = DEFAULT_RETRY,
         max_connections: int = 100,
         max_concurrency: int | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -132,11 +133,7 @@ class AsyncClerk(Resources):
             rate_limit=_rate_limiter(rate_limit, key),
         )
         self._jwt_key = jwt_key if jwt_key is not None else os.environ.get("CLERK_JWT_KEY") or None
-        self._jwks_options = CallOptions(
-            timeout=Timeout(total=jwks_timeout, connect=jwks_timeout),
-            retries=NO_RETRY,
-            max_response_bytes=_JWKS_MAX_BYTES,
-        )
+        self._jwks_timeout = _seconds("jwks_timeout", jwks_timeout)
         self._pool = Pool(
             session=session, max_connections=max_connections, max_concurrency=max_concurrency
         )
@@ -197,7 +194,7 @@ class AsyncClerk(Resources):
             ),
         )
         copy._jwt_key = self._jwt_key
-        copy._jwks_options = self._jwks_options
+        copy._jwks_timeout = self._jwks_timeout
         copy._pool = self._pool
         copy._owns_pool = False
         return copy
@@ -305,11 +302,7 @@ class AsyncClerk(Resources):
             return Keys.from_pem(jwt_key)
         from .auth._keys import fetch_jwks
 
-        pool, config, options = self._pool, self._config, self._jwks_options
-
-        async def fetch() -> Any:
-            return await fetch_jwks(pool, config, options)
-
+        fetch = functools.partial(fetch_jwks, self._pool, self._config, self._jwks_timeout)
         return Keys(cache=self.jwks_cache, fetch=fetch)
 
     async def verify_token(
@@ -363,11 +356,16 @@ class AsyncClerk(Resources):
             clock_skew=clock_skew,
             treat_pending_as_signed_out=treat_pending_as_signed_out,
             machine_token_cache=machine_token_cache,
+            instance=self._config.instance_id,
         )
 
 
-# A JWKS is a few kB; a megabyte is far beyond any real one.
-_JWKS_MAX_BYTES = 1024 * 1024
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive, finite number of seconds, not {value!r}")
+    return float(value)
 
 
 def _check_count(name: str, value: object) -> None:

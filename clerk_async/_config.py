@@ -7,6 +7,7 @@ was written and not later inside a request.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import math
 import os
@@ -14,6 +15,7 @@ import platform
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
 __all__ = [
     "API_VERSION",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_RETRY",
     "DEFAULT_SERVER_URL",
+    "DEFAULT_TIMEOUT",
     "CallOptions",
     "Config",
     "Pool",
@@ -145,9 +149,15 @@ class Config:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     rate_limit: RateLimiter | None = None
 
+    @cached_property
+    def instance_id(self) -> str:
+        """A digest naming the instance these settings reach (server and secret key): safe to
+        keep as a cache key, and never the key itself."""
+        return hashlib.sha256(f"{self.server_url}\0{self.bearer_auth}".encode()).hexdigest()
 
-_DEFAULT_TIMEOUT = Timeout()
-_DEFAULT_RETRY = RetryConfig()
+
+DEFAULT_TIMEOUT = Timeout()
+DEFAULT_RETRY = RetryConfig()
 
 
 def make_config(
@@ -155,8 +165,8 @@ def make_config(
     server_url: str = DEFAULT_SERVER_URL,
     bearer_auth: str | None,
     api_version: str = API_VERSION,
-    timeout: float | Timeout = _DEFAULT_TIMEOUT,
-    retry: RetryConfig | Literal[False] = _DEFAULT_RETRY,
+    timeout: float | Timeout = DEFAULT_TIMEOUT,
+    retry: RetryConfig | Literal[False] = DEFAULT_RETRY,
     headers: Mapping[str, str] | None = None,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     rate_limit: RateLimiter | None = None,

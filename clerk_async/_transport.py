@@ -117,6 +117,8 @@ async def request(
             error: ClerkError = failed.error
             wait = schedule.next_wait(reached_server=failed.reached_server)
             outcome = type(error).__name__
+        except ClerkResponseTooLargeError as too_large:
+            error, wait, outcome = too_large, None, "answer too large"  # it would come again
         else:
             if 200 <= status < 300:
                 _log_attempt(op, prepared, schedule.attempts, str(status), None)
@@ -171,9 +173,7 @@ async def _attempt(
         send = pool.send or http_send
         try:
             return await send(session, prepared, timeout)
-        except aiohttp.ClientError as exc:
-            raise _transport_failure(prepared, exc, total) from None
-        except asyncio.TimeoutError as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _transport_failure(prepared, exc, total) from None
     finally:
         if slot is not None:

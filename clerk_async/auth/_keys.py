@@ -24,7 +24,7 @@ from .._operation import Operation
 from ..models.jwks import JWKS
 
 if TYPE_CHECKING:
-    from .._config import CallOptions, Config, Pool
+    from .._config import Config, Pool
 
 __all__ = ["MAX_JWKS_KEYS", "JWKSCache", "PublicKey", "fetch_jwks", "parse_jwks", "parse_pem"]
 
@@ -47,10 +47,23 @@ Fetch = Callable[[], Awaitable[JWKS]]
 JWKS_OPERATION = Operation("jwks.get_jwks", "GET", "/jwks", response=JWKS)
 
 
-async def fetch_jwks(pool: Pool, config: Config, options: CallOptions) -> JWKS:
-    """Fetch the instance's JWKS through the request path of the pool and config given."""
+# A JWKS is a few kB; a megabyte is far beyond any real one.
+JWKS_MAX_BYTES = 1024 * 1024
+DEFAULT_JWKS_TIMEOUT = 5.0
+
+
+async def fetch_jwks(pool: Pool, config: Config, timeout: float) -> JWKS:
+    """Fetch the instance's JWKS through the request path of the pool and config given, with
+    its own short timeout and body cap (and no retry: the cache has its own cooldowns)."""
+    from .._config import CallOptions, Timeout
+    from .._retry import NO_RETRY
     from .._transport import request
 
+    options = CallOptions(
+        timeout=Timeout(total=timeout, connect=timeout),
+        retries=NO_RETRY,
+        max_response_bytes=JWKS_MAX_BYTES,
+    )
     return await request(pool, config, JWKS_OPERATION, options=options)
 
 

@@ -345,8 +345,13 @@ async def authenticate_with_keys(
     clock_skew: float = 5.0,
     treat_pending_as_signed_out: bool = True,
     machine_token_cache: MachineTokenCache | None = None,
+    instance: str = "",
 ) -> RequestState:
-    """The work of :func:`authenticate_request`, with the verification keys chosen."""
+    """The work of :func:`authenticate_request`, with the verification keys chosen.
+
+    ``instance`` names the client's instance (a digest, see ``Config.instance_id``), so one
+    machine-token cache can serve clients of several instances without mixing their answers.
+    """
     accepted = _accepted(accepts_token)
     check_clock_skew(clock_skew)
     token, from_cookie = token_from_request(request)
@@ -359,7 +364,9 @@ async def authenticate_with_keys(
         if token.startswith(prefix):
             if opaque_type not in accepted or from_cookie:
                 return _mismatch(token, opaque_type, accepted)
-            return await _opaque(clerk, token, opaque_type, clock_skew, machine_token_cache)
+            return await _opaque(
+                clerk, token, opaque_type, clock_skew, machine_token_cache, instance
+            )
 
     try:
         parsed = ParsedToken(token)
@@ -457,13 +464,13 @@ async def _opaque(
     token_type: TokenType,
     clock_skew: float,
     cache: MachineTokenCache | None,
+    instance: str,
 ) -> RequestState:
     async def ask_clerk() -> RequestState:
         return await _verify_opaque(clerk, token, token_type, clock_skew)
 
     if cache is None:
         return await ask_clerk()
-    instance = f"{clerk._config.server_url}\0{clerk._config.bearer_auth}"
     state = await cache.verify(MachineTokenCache.key(instance, token), ask_clerk)
     return dataclasses.replace(state, token=token)
 

@@ -14,7 +14,15 @@ from joserfc.jws import JWSRegistry
 
 from .._errors import TokenVerificationError
 from ._claims import SessionClaims
-from ._keys import RSA_ALGORITHMS, Fetch, JWKSCache, PublicKey, fetch_jwks, parse_pem
+from ._keys import (
+    DEFAULT_JWKS_TIMEOUT,
+    RSA_ALGORITHMS,
+    Fetch,
+    JWKSCache,
+    PublicKey,
+    fetch_jwks,
+    parse_pem,
+)
 from ._token import CATEGORY_M2M_TOKEN, MAX_TOKEN_LENGTH, ParsedToken, invalid
 
 if TYPE_CHECKING:
@@ -270,8 +278,7 @@ async def verify_token(
 def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
     """The JWKS cache of the standalone :func:`verify_token`, fetching through a connection
     pool that lives for one fetch (the module-level cache outlives any pool)."""
-    from .._config import CallOptions, Pool, Timeout, make_config, server_url_from_environment
-    from .._retry import NO_RETRY
+    from .._config import Pool, make_config, server_url_from_environment
 
     secret = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
     if not secret:
@@ -282,14 +289,11 @@ def _standalone_keys(secret_key: str | None, server_url: str | None) -> Keys:
         server_url=server_url or server_url_from_environment(),
         bearer_auth=secret,
     )
-    options = CallOptions(
-        timeout=Timeout(total=5.0, connect=5.0), retries=NO_RETRY, max_response_bytes=1024 * 1024
-    )
 
     async def fetch() -> JWKS:
         pool = Pool(session=None, max_connections=1, max_concurrency=None)
         try:
-            return await fetch_jwks(pool, config, options)
+            return await fetch_jwks(pool, config, DEFAULT_JWKS_TIMEOUT)
         finally:
             await pool.close()
 

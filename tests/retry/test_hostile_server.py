@@ -11,7 +11,7 @@ from aiohttp import web
 from clerk_async import ClerkResponseTooLargeError, RateLimitError, RetryConfig
 from clerk_async._retry import MAX_RETRY_AFTER, retry_after_seconds
 
-from ._flaky import USER_ID, FlakyServer, drop, ok, rate_limited
+from ._flaky import USER_ID, FlakyServer, drop, ok, rate_limited, status
 from .conftest import MakeClerk, connections_in_use
 
 LIMIT = 1024 * 1024
@@ -111,3 +111,16 @@ async def test_retries_false_sends_a_delete_exactly_once_on_a_dropped_pooled_con
         await clerk.users.delete(USER_ID)
     # aiohttp would re-send an idempotent request once on its own; ours is switched off.
     assert [hit.method for hit in flaky.hits] == ["DELETE"]
+
+
+async def test_an_oversized_answer_after_a_retry_counts_both_attempts(
+    flaky: FlakyServer, make_clerk: MakeClerk
+) -> None:
+    async def oversized(request: web.Request) -> web.StreamResponse:
+        return sized(b" " * (LIMIT + 1))
+
+    flaky.script(status(503), oversized)
+    clerk = make_clerk(max_response_bytes=LIMIT, retry=RetryConfig(initial_delay=0.01))
+    with pytest.raises(ClerkResponseTooLargeError) as caught:
+        await clerk.users.get(USER_ID)
+    assert caught.value.attempts == 2 and len(flaky.hits) == 2
